@@ -1,0 +1,1 @@
+"""The shared kernel: settings, tables, database, logging, errors and the CLI entry."""

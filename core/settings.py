@@ -1,0 +1,150 @@
+"""Settings: one typed object, read from a TOML file and CERS_<SECTION>__<KEY> environment variables."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+
+from core.errors import SettingsError
+
+ENV_PREFIX = "CERS_"
+SECRET_KEYS = {("mailbox", "password"), ("smtp", "password")}
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+Security = Literal["none", "starttls", "tls"]
+
+
+class MailboxSettings(_Section):
+    name: str = "applications"
+    host: str = "127.0.0.1"
+    port: int = Field(1143, ge=1, le=65535)
+    security: Security = "none"
+    username: str = "intake"
+    password: SecretStr = SecretStr("")
+    folder: str = "INBOX"
+    processed_folder: str = "Processed"
+    batch_size: int = Field(25, ge=1, le=1000)
+    poll_interval: float = Field(30, gt=0)
+    timeout: float = Field(30, gt=0)
+
+
+class SmtpSettings(_Section):
+    host: str = "127.0.0.1"
+    port: int = Field(1025, ge=1, le=65535)
+    security: Security = "none"
+    username: str = ""
+    password: SecretStr = SecretStr("")
+    from_address: str = "cers-applications@cbsa-asfc.example"
+    from_name: str = "CBSA CERS Applications / ASFC Demandes SCDE"
+    timeout: float = Field(30, gt=0)
+
+
+class DatabaseSettings(_Section):
+    url: str = ""
+
+
+class StorageSettings(_Section):
+    path: Path = Path("var")
+
+
+class ProcessingSettings(_Section):
+    max_attempts: int = Field(3, ge=1)
+    max_pdf_bytes: int = Field(20_000_000, ge=1)
+
+
+class ValidationSettings(_Section):
+    check_deliverability: bool = False
+    require_inferred_fields: bool = False
+    application_date_warn_days: int = Field(180, ge=1)
+
+
+class DecisionSettings(_Section):
+    activation_code_days: int = Field(90, ge=1)
+
+
+class LoggingSettings(_Section):
+    level: Literal["debug", "info", "warning", "error"] = "info"
+    format: Literal["console", "json"] = "console"
+
+
+class Settings(_Section):
+    mailbox: MailboxSettings = MailboxSettings()
+    smtp: SmtpSettings = SmtpSettings()
+    database: DatabaseSettings = DatabaseSettings()
+    storage: StorageSettings = StorageSettings()
+    processing: ProcessingSettings = ProcessingSettings()
+    validation: ValidationSettings = ValidationSettings()
+    decisions: DecisionSettings = DecisionSettings()
+    logging: LoggingSettings = LoggingSettings()
+
+    @property
+    def database_url(self) -> str:
+        return self.database.url or f"sqlite:///{self.storage.path / 'cers-intake.sqlite3'}"
+
+    @property
+    def blob_dir(self) -> Path:
+        return self.storage.path / "blobs"
+
+
+def load_settings(path: Path | None = None, environ: dict[str, str] | None = None) -> Settings:
+    """Read the settings file (CERS_SETTINGS, else ./settings.toml if present) and the environment."""
+    environ = dict(os.environ if environ is None else environ)
+    if path is None and environ.get("CERS_SETTINGS"):
+        path = Path(environ["CERS_SETTINGS"])
+        if not path.is_file():
+            raise SettingsError(f"CERS_SETTINGS names {path}, which is not a readable file")
+    if path is None and Path("settings.toml").is_file():
+        path = Path("settings.toml")
+    data = _read_file(path) if path else {}
+    from_env = _apply_environment(data, environ)
+    return _validate(data, source=str(path) if path else "defaults", from_env=from_env)
+
+
+def _read_file(path: Path) -> dict[str, Any]:
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise SettingsError(f"cannot read settings file {path}: {exc}") from exc
+    for section, key in SECRET_KEYS:
+        if key in data.get(section, {}):
+            env = f"{ENV_PREFIX}{section.upper()}__{key.upper()}"
+            raise SettingsError(f"{section}.{key} must not be in {path}: set it in the environment as {env}")
+    return data
+
+
+def _apply_environment(data: dict[str, Any], environ: dict[str, str]) -> dict[tuple[str, str], str]:
+    """Merge CERS_<SECTION>__<KEY> variables into data; return which keys came from which variable."""
+    sections = Settings.model_fields
+    from_env: dict[tuple[str, str], str] = {}
+    for name, value in environ.items():
+        if not name.startswith(ENV_PREFIX) or name == "CERS_SETTINGS":
+            continue
+        section, sep, key = name[len(ENV_PREFIX) :].lower().partition("__")
+        if not sep or section not in sections:
+            raise SettingsError(f"unknown setting {name}: expected CERS_<SECTION>__<KEY>")
+        section_model = sections[section].annotation
+        if key not in section_model.model_fields:  # type: ignore[union-attr]
+            raise SettingsError(f"unknown setting {name}: [{section}] has no key {key!r}")
+        data.setdefault(section, {})[key] = value
+        from_env[(section, key)] = name
+    return from_env
+
+
+def _validate(data: dict[str, Any], source: str, from_env: dict[tuple[str, str], str]) -> Settings:
+    try:
+        return Settings.model_validate(data)
+    except ValidationError as exc:
+        problems: list[str] = []
+        for err in exc.errors():
+            loc = tuple(str(p) for p in err["loc"])
+            where = f" (from {from_env[loc[:2]]})" if loc[:2] in from_env else ""
+            problems.append(f"{'.'.join(loc)}: {err['msg']}{where}")
+        raise SettingsError(f"bad settings ({source}): {'; '.join(problems)}") from None

@@ -1,0 +1,1 @@
+"""Embedded local demo setup: mail servers and sample data for `cers-intake demo`."""

@@ -1,0 +1,1 @@
+"""The mailbox side: IMAP connection, fetching, archiving, MIME walk and classification."""

@@ -1,0 +1,48 @@
+"""Opening an authenticated IMAP connection as the settings say."""
+
+from __future__ import annotations
+
+import socket
+import ssl
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import imapclient
+from imapclient.exceptions import IMAPClientError
+
+from core.errors import MailboxError
+from core.settings import MailboxSettings
+
+
+@contextmanager
+def imap_connection(settings: MailboxSettings) -> Iterator[imapclient.IMAPClient]:
+    """A logged-in IMAPClient; logged out when the block ends."""
+    client = _open(settings)
+    try:
+        yield client
+    finally:
+        try:
+            client.logout()
+        except (IMAPClientError, OSError):
+            pass
+
+
+def _open(settings: MailboxSettings) -> imapclient.IMAPClient:
+    where = f"{settings.host}:{settings.port}"
+    try:
+        client = imapclient.IMAPClient(
+            settings.host,
+            port=settings.port,
+            ssl=settings.security == "tls",
+            ssl_context=ssl.create_default_context() if settings.security != "none" else None,
+            timeout=settings.timeout,
+        )
+        if settings.security == "starttls":
+            client.starttls(ssl.create_default_context())
+    except (OSError, IMAPClientError, socket.timeout) as exc:
+        raise MailboxError(f"cannot connect to the IMAP server at {where}: {exc}") from exc
+    try:
+        client.login(settings.username, settings.password.get_secret_value())
+    except (IMAPClientError, OSError) as exc:
+        raise MailboxError(f"IMAP login as {settings.username!r} at {where} failed: {exc}") from exc
+    return client

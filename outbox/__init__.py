@@ -1,0 +1,1 @@
+"""Notices: bilingual templates, rendering into stored messages, and sending them over SMTP."""

@@ -1,0 +1,76 @@
+"""Composing a notice row: rendered, threaded and given its Message-ID before any SMTP call."""
+
+from __future__ import annotations
+
+from email.message import EmailMessage
+from email.utils import format_datetime, formataddr, make_msgid
+from typing import Any
+
+from sqlmodel import Session
+
+from core.models import InboundMessage, Notice, utcnow
+from core.settings import SmtpSettings
+from outbox.render import render_bilingual
+
+REDACTED = "[not kept after sending / non conservé après l'envoi]"
+
+
+def queue_notice(
+    session: Session,
+    smtp: SmtpSettings,
+    *,
+    kind: str,
+    to: str,
+    language: str,
+    context: dict[str, Any],
+    application_id: int | None = None,
+    in_reply_to: InboundMessage | None = None,
+    secret_keys: tuple[str, ...] = (),
+) -> Notice:
+    """Render and store a notice; the sender sends it later. Secrets are kept only until it is sent."""
+    domain = smtp.from_address.rpartition("@")[2] or "localhost"
+    message_id = make_msgid(idstring="cers", domain=domain)
+    raw, subject = _build(smtp, kind, to, language, context, in_reply_to, message_id)
+    redacted = None
+    if secret_keys:
+        hidden = {**context, **{key: REDACTED for key in secret_keys}}
+        redacted, subject = _build(smtp, kind, to, language, hidden, in_reply_to, message_id)
+    notice = Notice(
+        kind=kind,
+        application_id=application_id,
+        inbound_message_id=in_reply_to.id if in_reply_to else None,
+        to_address=to,
+        message_id=message_id,
+        subject=subject,
+        raw=raw,
+        raw_redacted=redacted,
+    )
+    session.add(notice)
+    session.flush()
+    return notice
+
+
+def _build(
+    smtp: SmtpSettings,
+    kind: str,
+    to: str,
+    language: str,
+    context: dict[str, Any],
+    in_reply_to: InboundMessage | None,
+    message_id: str,
+) -> tuple[bytes, str]:
+    rendered = render_bilingual(kind, language, context)
+    message = EmailMessage()
+    message["From"] = formataddr((smtp.from_name, smtp.from_address))
+    message["To"] = to
+    message["Subject"] = rendered.subject
+    message["Date"] = format_datetime(utcnow())
+    message["Message-ID"] = message_id
+    message["Auto-Submitted"] = "auto-replied"
+    message["Content-Language"] = "en, fr" if language != "fr" else "fr, en"
+    if in_reply_to is not None and in_reply_to.message_id:
+        message["In-Reply-To"] = in_reply_to.message_id
+        references = f"{in_reply_to.references or ''} {in_reply_to.message_id}".strip()
+        message["References"] = references[-4000:]
+    message.set_content(rendered.body, charset="utf-8")
+    return message.as_bytes(), rendered.subject

@@ -1,0 +1,1 @@
+"""PDF bytes to a typed BSF831 form. No database, no network."""

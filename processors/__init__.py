@@ -1,0 +1,1 @@
+"""Validation, the application state machine, officer decisions and the processing of messages."""

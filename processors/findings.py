@@ -1,0 +1,66 @@
+"""A finding: one problem with a form, named by item number and label, in English and French."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from core.settings import ValidationSettings
+from parsers.form import Bsf831Form
+
+ERROR = "error"  # the applicant must fix it
+WARNING = "warning"  # for the officer's attention only
+
+
+@dataclass(frozen=True)
+class Finding:
+    code: str
+    field: str
+    item: str
+    label_en: str
+    label_fr: str
+    severity: str
+    message_en: str
+    message_fr: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {
+            "code": self.code,
+            "field": self.field,
+            "item": self.item,
+            "label_en": self.label_en,
+            "label_fr": self.label_fr,
+            "severity": self.severity,
+            "message_en": self.message_en,
+            "message_fr": self.message_fr,
+        }
+
+
+@dataclass(frozen=True)
+class RuleContext:
+    settings: ValidationSettings
+    today: date
+
+
+def finding(form: Bsf831Form, key: str, code: str, en: str, fr: str, severity: str = ERROR) -> Finding:
+    spec = form.spec(key)
+    return Finding(
+        code=code,
+        field=key,
+        item=spec.item,
+        label_en=spec.label_en,
+        label_fr=spec.label_fr,
+        severity=severity,
+        message_en=en,
+        message_fr=fr,
+    )
+
+
+def missing(form: Bsf831Form, key: str, why_en: str = "", why_fr: str = "") -> Finding:
+    return finding(
+        form,
+        key,
+        "required",
+        f"This item is required{why_en}.",
+        f"Ce champ est obligatoire{why_fr}.",
+    )

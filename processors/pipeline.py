@@ -1,0 +1,240 @@
+"""Processing recorded messages: classify, read each PDF, validate, queue, and compose the answer."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import structlog
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, col, select
+
+from core.blobs import BlobStore
+from core.db import session_scope
+from core.errors import FormError
+from core.models import (
+    Application,
+    AppState,
+    FindingRow,
+    InboundMessage,
+    MessageKind,
+    MessageStatus,
+    Notice,
+    Submission,
+    utcnow,
+)
+from core.settings import Settings
+from intake.classify import classify
+from intake.mime import ParsedMessage, PdfAttachment, find_pdfs, parse_message
+from outbox.compose import queue_notice
+from parsers.acroform import parse_pdf
+from parsers.form import Bsf831Form, NotAForm
+from processors import states
+from processors.business_days import due_date
+from processors.findings import ERROR, Finding
+from processors.rules.business_number import normalise_bn
+from processors.validate import has_errors, validate
+
+log = structlog.get_logger("processors")
+ROBOTS = (MessageKind.auto_reply, MessageKind.bounce, MessageKind.list)
+SYSTEM = "cers-intake"
+
+
+@dataclass
+class ProcessReport:
+    processed: int = 0
+    failed: int = 0
+    quarantined: int = 0
+
+
+def process_received(engine: Engine, settings: Settings, blobs: BlobStore) -> ProcessReport:
+    """Process every recorded message not processed yet, each in its own transaction."""
+    report = ProcessReport()
+    with session_scope(engine) as session:
+        ids = list(
+            session.exec(
+                select(InboundMessage.id).where(InboundMessage.status == MessageStatus.received).order_by(col(InboundMessage.id))
+            )
+        )
+    for message_row_id in ids:
+        assert message_row_id is not None
+        outcome = _process_isolated(engine, settings, blobs, message_row_id)
+        setattr(report, outcome, getattr(report, outcome) + 1)
+    return report
+
+
+def _process_isolated(engine: Engine, settings: Settings, blobs: BlobStore, row_id: int) -> str:
+    bound = log.bind(message_row=row_id)
+    try:
+        with session_scope(engine) as session:
+            row = session.get(InboundMessage, row_id)
+            if row is None or row.status != MessageStatus.received:
+                return "processed"
+            process_message(session, settings, blobs, row)
+            row.status = MessageStatus.processed
+            row.processed_at = utcnow()
+            session.add(row)
+        bound.info("message processed")
+        return "processed"
+    except Exception as exc:  # one message's failure must never stop the others
+        bound.error("message processing failed", error=f"{type(exc).__name__}: {exc}")
+        return _record_failure(engine, settings, row_id, exc)
+
+
+def _record_failure(engine: Engine, settings: Settings, row_id: int, exc: Exception) -> str:
+    with session_scope(engine) as session:
+        row = session.get(InboundMessage, row_id)
+        assert row is not None
+        row.attempts += 1
+        row.last_error = f"{type(exc).__name__}: {exc}"[:2000]
+        if row.attempts >= settings.processing.max_attempts:
+            row.status = MessageStatus.quarantined
+            states.record(session, None, actor=SYSTEM, action="quarantine_message", detail=f"message row {row_id}: {row.last_error}")
+            log.warning("message quarantined", message_row=row_id, attempts=row.attempts)
+        session.add(row)
+        return "quarantined" if row.status == MessageStatus.quarantined else "failed"
+
+
+def process_message(session: Session, settings: Settings, blobs: BlobStore, row: InboundMessage) -> None:
+    parsed = parse_message(blobs.get(row.sha256, ".eml"))
+    pdfs = find_pdfs(parsed.message)
+    row.kind = classify(parsed, has_pdf=bool(pdfs))
+    if row.kind in ROBOTS:
+        log.info("robot mail recorded, not answered", message_row=row.id, kind=row.kind.value)
+        return
+    if row.kind == MessageKind.correspondence:
+        _answer(session, settings, parsed, row, "correspondence_acknowledgment", "en", {})
+        return
+    for pdf in pdfs:
+        _process_pdf(session, settings, blobs, row, parsed, pdf)
+
+
+def _process_pdf(
+    session: Session, settings: Settings, blobs: BlobStore, row: InboundMessage, parsed: ParsedMessage, pdf: PdfAttachment
+) -> None:
+    digest = blobs.put(pdf.data, ".pdf")
+    submission = Submission(message_id=row.id, sha256=digest, filename=pdf.filename)
+    result = _read(pdf.data, settings.processing.max_pdf_bytes)
+    if isinstance(result, Bsf831Form):
+        _queue_form(session, settings, row, parsed, submission, result)
+        return
+    submission.status = "not_a_form" if isinstance(result, NotAForm) else "unreadable"
+    submission.error = result.reason if isinstance(result, NotAForm) else result
+    submission.producer = result.producer if isinstance(result, NotAForm) else None
+    session.add(submission)
+    log.info("attachment is not a readable BSF831", message_row=row.id, status=submission.status)
+    context = {"filename": pdf.filename, "reason_en": submission.error, "reason_fr": _reason_fr(submission.status)}
+    _answer(session, settings, parsed, row, "unreadable_form", "en", context)
+
+
+def _read(data: bytes, max_bytes: int) -> Bsf831Form | NotAForm | str:
+    """The parsed form, NotAForm, or the reason the PDF could not be read."""
+    if len(data) > max_bytes:
+        return f"the file is larger than {max_bytes} bytes"
+    try:
+        return parse_pdf(data)
+    except FormError as exc:
+        return str(exc)
+    except Exception as exc:  # a hostile or broken PDF costs this attachment only
+        return f"the PDF is damaged ({type(exc).__name__})"
+
+
+def _reason_fr(status: str) -> str:
+    if status == "not_a_form":
+        return "le fichier n'est pas un formulaire BSF831 rempli."
+    return "le fichier PDF est endommagé, protégé par un mot de passe ou illisible."
+
+
+def _queue_form(
+    session: Session, settings: Settings, row: InboundMessage, parsed: ParsedMessage, submission: Submission, form: Bsf831Form
+) -> None:
+    findings = validate(form, settings.validation)
+    application = _open_application(session, row, form) or _new_application(session, row)
+    submission.application_id = application.id
+    submission.status, submission.revision, submission.method = "parsed", form.revision, form.method
+    submission.producer = form.producer
+    submission.fields = dict(form.values)
+    submission.provenance = dict(form.provenance)
+    session.add(submission)
+    session.flush()
+    for found in findings:
+        session.add(FindingRow(submission_id=submission.id, application_id=application.id, **found.as_dict()))
+    _update_application(application, form, submission, row)
+    errors = has_errors(findings)
+    target = AppState.needs_info if errors else AppState.pending_review
+    states.move(session, application, target, actor=SYSTEM, action="form_received", detail=f"submission {submission.id}")
+    log.info("form queued", message_row=row.id, application_id=application.id, state=target.value, findings=len(findings))
+    context = {
+        "reference": reference(application),
+        "legal_name": application.legal_name,
+        "due_on": application.due_on.isoformat() if application.due_on else "",
+        "findings": [f for f in findings if f.severity == ERROR],
+    }
+    kind = "missing_information" if errors else "acknowledgment"
+    _answer(session, settings, parsed, row, kind, application.language, context, application.id)
+
+
+def _open_application(session: Session, row: InboundMessage, form: Bsf831Form) -> Application | None:
+    """The open application this form continues: one our notice threads to, or the same exporter BN."""
+    thread = " ".join(filter(None, [row.in_reply_to, row.references])).split()
+    if thread:
+        notice = session.exec(select(Notice).where(col(Notice.message_id).in_(thread), Notice.application_id.is_not(None))).first()  # type: ignore[union-attr]
+        if notice is not None:
+            application = session.get(Application, notice.application_id)
+            if application is not None and application.state in states.OPEN_STATES:
+                return application
+    if form.exporter_business_number:
+        bn = normalise_bn(form.exporter_business_number)
+        return session.exec(
+            select(Application)
+            .where(Application.exporter_business_number == bn, col(Application.state).in_(states.OPEN_STATES))
+            .order_by(col(Application.id).desc())
+        ).first()
+    return None
+
+
+def _new_application(session: Session, row: InboundMessage) -> Application:
+    application = Application(received_at=row.received_at, due_on=due_date(row.received_at.date()))
+    session.add(application)
+    session.flush()
+    states.record(session, application.id, actor=SYSTEM, action="application_created", detail=f"message row {row.id}")
+    return application
+
+
+def _update_application(application: Application, form: Bsf831Form, submission: Submission, row: InboundMessage) -> None:
+    bn = form.exporter_business_number
+    provider = form.get("provider.business_number") if form.names_provider else None
+    application.exporter_business_number = normalise_bn(bn) if bn else None
+    application.exporter_email = form.exporter_email
+    application.legal_name = form.get("exporter.legal_name")
+    application.provider_business_number = normalise_bn(provider) if provider else None
+    application.language = form.language if form.language in ("en", "fr") else "en"
+    application.sender = row.reply_to or row.sender
+    application.latest_submission_id = submission.id
+
+
+def _answer(
+    session: Session,
+    settings: Settings,
+    parsed: ParsedMessage,
+    row: InboundMessage,
+    kind: str,
+    language: str,
+    context: dict,
+    application_id: int | None = None,
+) -> None:
+    to = parsed.reply_address
+    if not to:
+        log.warning("no address to answer", message_row=row.id, kind=kind)
+        return
+    queue_notice(
+        session, settings.smtp, kind=kind, to=to, language=language, context=context, application_id=application_id, in_reply_to=row
+    )
+
+
+def reference(application: Application) -> str:
+    return f"CERS-{application.id:06d}"
+
+
+def findings_of(session: Session, application: Application) -> list[Finding]:
+    rows = session.exec(select(FindingRow).where(FindingRow.submission_id == application.latest_submission_id))
+    return [Finding(**{k: getattr(r, k) for k in Finding.__dataclass_fields__}) for r in rows]

@@ -1,0 +1,19 @@
+"""Applying every rule to a form."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from core.settings import ValidationSettings
+from parsers.form import Bsf831Form
+from processors.findings import ERROR, Finding, RuleContext
+from processors.rules import RULES
+
+
+def validate(form: Bsf831Form, settings: ValidationSettings, today: date | None = None) -> list[Finding]:
+    context = RuleContext(settings=settings, today=today or date.today())
+    return [found for rule in RULES for found in rule.check(form, context)]
+
+
+def has_errors(findings: list[Finding]) -> bool:
+    return any(f.severity == ERROR for f in findings)

@@ -1,0 +1,71 @@
+"""Shared fixtures: real IMAP servers (Dovecot, pymap) and an SMTP sink."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from demo.mailservers import PymapServer, SmtpSink
+from servers import DovecotServer, ImapAccount, dovecot_missing_reason, fresh_account
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark every test that uses a Dovecot fixture with `dovecot`."""
+    for item in items:
+        if {"dovecot_server", "dovecot_instance"} & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.dovecot)
+
+
+def _skip_or_fail_without_dovecot() -> None:
+    reason = dovecot_missing_reason()
+    if reason is None:
+        return
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"{reason} (CI=true: Dovecot tests may not be skipped)", pytrace=False)
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def pymap_instance(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PymapServer]:
+    """One pymap server for the whole session; tests get their own user on it."""
+    with PymapServer(tmp_path_factory.mktemp("pymap"), hash_rounds=1000) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def dovecot_instance() -> Iterator[DovecotServer]:
+    """One Dovecot for the whole session; tests get their own user on it."""
+    _skip_or_fail_without_dovecot()
+    with DovecotServer() as server:
+        yield server
+
+
+@pytest.fixture
+def pymap_server(pymap_instance: PymapServer) -> ImapAccount:
+    """A fresh, empty pymap account."""
+    return fresh_account("pymap", pymap_instance)
+
+
+@pytest.fixture
+def dovecot_server(dovecot_instance: DovecotServer) -> ImapAccount:
+    """A fresh, empty Dovecot account."""
+    return fresh_account("dovecot", dovecot_instance)
+
+
+@pytest.fixture(
+    params=[pytest.param("dovecot", marks=pytest.mark.dovecot, id="dovecot"),
+            pytest.param("pymap", id="pymap")]
+)
+def imap_server(request: pytest.FixtureRequest) -> ImapAccount:
+    """A fresh, empty account on each kind of IMAP server."""
+    return request.getfixturevalue(f"{request.param}_server")
+
+
+@pytest.fixture
+def smtp_sink(tmp_path: Path) -> Iterator[SmtpSink]:
+    """A running SMTP sink that also files messages in `tmp_path / "sent"`."""
+    with SmtpSink(maildir=tmp_path / "sent") as sink:
+        yield sink
