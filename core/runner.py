@@ -53,7 +53,8 @@ class Runner:
         report.send = send_pending(self.engine, self.settings.smtp)
         if report.send.deferred and not report.send.sent:
             report.errors.append(f"{report.send.deferred} notice(s) could not be sent yet")
-        log.info(
+        busy = report.fetch.fetched or report.process.processed or report.send.sent or report.send.deferred
+        (log.info if busy else log.debug)(
             "pass done",
             fetched=report.fetch.fetched,
             processed=report.process.processed,

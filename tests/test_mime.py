@@ -1,0 +1,97 @@
+"""Finding PDFs by their bytes, whatever the MIME says, and classifying robots."""
+
+from __future__ import annotations
+
+import base64
+from email.message import EmailMessage
+from email.mime.application import MIMEApplication
+from email.mime.base import MIMEBase
+from email.mime.message import MIMEMessage
+from email.mime.multipart import MIMEMultipart
+from email.mime.text import MIMEText
+
+import pytest
+
+from core.models import MessageKind
+from demo.samples import application_email, plain_email
+from intake.classify import classify
+from intake.mime import find_pdfs, parse_message
+
+PDF = b"%PDF-1.7\n1 0 obj\n<<>>\nendobj\ntrailer\n<<>>\n%%EOF\n"
+
+
+def pdfs_in(raw: bytes) -> list[tuple[str | None, bytes]]:
+    return [(p.filename, p.data) for p in find_pdfs(parse_message(raw).message)]
+
+
+def test_pdf_as_octet_stream_without_disposition() -> None:
+    outer = MIMEMultipart()
+    outer.attach(MIMEText("form attached"))
+    part = MIMEBase("application", "octet-stream")
+    part.set_payload(base64.b64encode(PDF).decode())
+    part["Content-Transfer-Encoding"] = "base64"
+    outer.attach(part)
+    assert pdfs_in(outer.as_bytes()) == [(None, PDF)]
+
+
+def test_rfc2231_filename_with_accents() -> None:
+    raw = application_email(PDF, sender="a@b.example", filename="Demande été.pdf", content_type="application/octet-stream")
+    assert 'filename*=' in raw.decode()
+    assert pdfs_in(raw) == [("Demande été.pdf", PDF)]
+
+
+def test_rfc2047_filename_and_upper_case_extension() -> None:
+    outer = MIMEMultipart()
+    part = MIMEApplication(PDF, "pdf")
+    part.add_header("Content-Disposition", "attachment", filename="=?iso-8859-1?q?R=E9sum=E9_BSF831.PDF?=")
+    outer.attach(part)
+    assert pdfs_in(outer.as_bytes()) == [("Résumé BSF831.PDF", PDF)]
+
+
+def test_pdf_inside_a_forwarded_message() -> None:
+    inner = EmailMessage()
+    inner["Subject"] = "original"
+    inner.set_content("see attached")
+    inner.add_attachment(PDF, maintype="application", subtype="pdf", filename="BSF831.pdf")
+    outer = MIMEMultipart()
+    outer.attach(MIMEText("forwarding"))
+    outer.attach(MIMEMessage(inner))
+    assert pdfs_in(outer.as_bytes()) == [("BSF831.pdf", PDF)]
+
+
+def test_several_pdfs_and_a_non_pdf_named_pdf() -> None:
+    message = EmailMessage()
+    message.set_content("two forms")
+    message.add_attachment(PDF, maintype="application", subtype="pdf", filename="one.pdf")
+    message.add_attachment(PDF + b"2", maintype="application", subtype="pdf", filename="two.pdf")
+    message.add_attachment(b"not a pdf at all", maintype="application", subtype="pdf", filename="fake.pdf")
+    assert [name for name, _ in pdfs_in(message.as_bytes())] == ["one.pdf", "two.pdf"]
+
+
+@pytest.mark.parametrize(
+    ("headers", "kind"),
+    [
+        ({}, MessageKind.correspondence),
+        ({"Auto-Submitted": "auto-replied"}, MessageKind.auto_reply),
+        ({"Auto-Submitted": "no"}, MessageKind.correspondence),
+        ({"X-Autoreply": "yes"}, MessageKind.auto_reply),
+        ({"Precedence": "bulk"}, MessageKind.list),
+        ({"List-Id": "<exporters.lists.example>"}, MessageKind.list),
+        ({"Return-Path": "<>"}, MessageKind.auto_reply),
+    ],
+)
+def test_classify_headers(headers: dict[str, str], kind: MessageKind) -> None:
+    raw = plain_email(sender="someone@example.ca", subject="hi", body="text", extra_headers=headers)
+    assert classify(parse_message(raw), has_pdf=False) == kind
+
+
+def test_delivery_status_report_is_a_bounce() -> None:
+    report = MIMEMultipart("report", report_type="delivery-status")
+    report["From"] = "Mail Delivery System <MAILER-DAEMON@mx.example.ca>"
+    report.attach(MIMEText("could not deliver"))
+    assert classify(parse_message(report.as_bytes()), has_pdf=False) == MessageKind.bounce
+
+
+def test_form_mail_is_a_form() -> None:
+    raw = application_email(PDF, sender="a@b.example")
+    assert classify(parse_message(raw), has_pdf=True) == MessageKind.form
