@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date
 
@@ -64,3 +65,11 @@ def missing(form: Bsf831Form, key: str, why_en: str = "", why_fr: str = "") -> F
         f"This item is required{why_en}.",
         f"Ce champ est obligatoire{why_fr}.",
     )
+
+
+def filled(form: Bsf831Form, keys: Iterable[str]) -> Iterator[tuple[str, str]]:
+    """(key, value) for each of these fields that the form's revision has and the applicant filled."""
+    for key in keys:
+        value = form.get(key)
+        if value and form.has(key):
+            yield key, value

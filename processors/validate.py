@@ -12,7 +12,9 @@ from processors.rules import RULES
 
 def validate(form: Bsf831Form, settings: ValidationSettings, today: date | None = None) -> list[Finding]:
     context = RuleContext(settings=settings, today=today or date.today())
-    return [found for rule in RULES for found in rule.check(form, context)]
+    findings = [found for rule in RULES for found in rule.check(form, context)]
+    order = {key: index for index, key in enumerate(form.profile.keys)}
+    return sorted(findings, key=lambda f: order.get(f.field, len(order)))
 
 
 def has_errors(findings: list[Finding]) -> bool:

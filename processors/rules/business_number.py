@@ -7,7 +7,7 @@ import re
 from stdnum.ca import bn
 
 from parsers.form import Bsf831Form
-from processors.findings import Finding, RuleContext, finding
+from processors.findings import filled, Finding, RuleContext, finding
 
 NAME = "business_number"
 FIELDS = ("exporter.business_number", "provider.business_number")
@@ -47,10 +47,7 @@ def problem(value: str) -> tuple[str, str, str] | None:
 
 def check(form: Bsf831Form, context: RuleContext) -> list[Finding]:
     found = []
-    for key in FIELDS:
-        value = form.get(key)
-        if not value or not form.has(key):
-            continue
+    for key, value in filled(form, FIELDS):
         issue = problem(value)
         if issue:
             found.append(finding(form, key, *issue))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from parsers.form import Bsf831Form
 from processors.dates import DateProblem, parse_form_date
-from processors.findings import WARNING, Finding, RuleContext, finding
+from processors.findings import filled, WARNING, Finding, RuleContext, finding
 
 NAME = "dates"
 FIELDS = ("application_date", "certification.date")
@@ -12,10 +12,7 @@ FIELDS = ("application_date", "certification.date")
 
 def check(form: Bsf831Form, context: RuleContext) -> list[Finding]:
     found = []
-    for key in FIELDS:
-        value = form.get(key)
-        if not value or not form.has(key):
-            continue
+    for key, value in filled(form, FIELDS):
         try:
             when = parse_form_date(value)
         except DateProblem as problem:

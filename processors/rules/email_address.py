@@ -5,7 +5,7 @@ from __future__ import annotations
 from email_validator import EmailNotValidError, validate_email
 
 from parsers.form import Bsf831Form
-from processors.findings import Finding, RuleContext, finding
+from processors.findings import filled, Finding, RuleContext, finding
 
 NAME = "email_address"
 FIELDS = ("exporter.email", "contact.email")
@@ -13,10 +13,7 @@ FIELDS = ("exporter.email", "contact.email")
 
 def check(form: Bsf831Form, context: RuleContext) -> list[Finding]:
     found = []
-    for key in FIELDS:
-        value = form.get(key)
-        if not value or not form.has(key):
-            continue
+    for key, value in filled(form, FIELDS):
         try:
             validate_email(value, check_deliverability=context.settings.check_deliverability)
         except EmailNotValidError as exc:
