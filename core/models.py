@@ -6,12 +6,17 @@ import enum
 from datetime import date, datetime, timezone
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Column, LargeBinary, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Column, Enum, LargeBinary, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
 def utcnow() -> datetime:
     return datetime.now(timezone.utc)
+
+
+def enum_column(enum_class: type[enum.Enum]) -> Enum:
+    """Enums stored as plain strings, so a new value needs no ALTER TYPE on PostgreSQL."""
+    return Enum(enum_class, native_enum=False, create_constraint=False, length=32)
 
 
 class MessageKind(str, enum.Enum):
@@ -76,8 +81,8 @@ class InboundMessage(SQLModel, table=True):
     reply_to: str | None = None
     subject: str | None = None
     date_header: str | None = None
-    kind: MessageKind | None = None
-    status: MessageStatus = Field(default=MessageStatus.received, index=True)
+    kind: MessageKind | None = Field(default=None, sa_type=enum_column(MessageKind))
+    status: MessageStatus = Field(default=MessageStatus.received, index=True, sa_type=enum_column(MessageStatus))
     moved: bool = False
     attempts: int = 0
     last_error: str | None = None
@@ -89,7 +94,7 @@ class Application(SQLModel, table=True):
     """One request for CERS access, across every version of the form received for it."""
 
     id: int | None = Field(default=None, primary_key=True)
-    state: AppState = Field(default=AppState.received, index=True)
+    state: AppState = Field(default=AppState.received, index=True, sa_type=enum_column(AppState))
     exporter_business_number: str | None = Field(default=None, index=True)
     exporter_email: str | None = None
     legal_name: str | None = None
@@ -145,12 +150,12 @@ class Notice(SQLModel, table=True):
     kind: str
     application_id: int | None = Field(default=None, foreign_key="application.id", index=True)
     inbound_message_id: int | None = Field(default=None, foreign_key="inbound_message.id")
-    to_address: str
+    to_address: str = Field(index=True)
     message_id: str = Field(unique=True)
     subject: str
     raw: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
     raw_redacted: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
-    status: NoticeStatus = Field(default=NoticeStatus.pending, index=True)
+    status: NoticeStatus = Field(default=NoticeStatus.pending, index=True, sa_type=enum_column(NoticeStatus))
     attempts: int = 0
     last_error: str | None = None
     created_at: datetime = Field(default_factory=utcnow)

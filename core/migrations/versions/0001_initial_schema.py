@@ -18,7 +18,7 @@ depends_on = None
 def upgrade() -> None:
     op.create_table('application',
     sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('state', sa.Enum('received', 'needs_info', 'pending_review', 'approved', 'rejected', name='appstate'), nullable=False),
+    sa.Column('state', sa.Enum('received', 'needs_info', 'pending_review', 'approved', 'rejected', name='appstate', native_enum=False, length=32), nullable=False),
     sa.Column('exporter_business_number', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
     sa.Column('exporter_email', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
     sa.Column('legal_name', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
@@ -51,8 +51,8 @@ def upgrade() -> None:
     sa.Column('reply_to', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
     sa.Column('subject', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
     sa.Column('date_header', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
-    sa.Column('kind', sa.Enum('form', 'correspondence', 'auto_reply', 'bounce', 'list', name='messagekind'), nullable=True),
-    sa.Column('status', sa.Enum('received', 'processed', 'quarantined', name='messagestatus'), nullable=False),
+    sa.Column('kind', sa.Enum('form', 'correspondence', 'auto_reply', 'bounce', 'list', name='messagekind', native_enum=False, length=32), nullable=True),
+    sa.Column('status', sa.Enum('received', 'processed', 'quarantined', name='messagestatus', native_enum=False, length=32), nullable=False),
     sa.Column('moved', sa.Boolean(), nullable=False),
     sa.Column('attempts', sa.Integer(), nullable=False),
     sa.Column('last_error', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
@@ -141,7 +141,7 @@ def upgrade() -> None:
     sa.Column('subject', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
     sa.Column('raw', sa.LargeBinary(), nullable=False),
     sa.Column('raw_redacted', sa.LargeBinary(), nullable=True),
-    sa.Column('status', sa.Enum('pending', 'sent', 'failed', name='noticestatus'), nullable=False),
+    sa.Column('status', sa.Enum('pending', 'sent', 'failed', name='noticestatus', native_enum=False, length=32), nullable=False),
     sa.Column('attempts', sa.Integer(), nullable=False),
     sa.Column('last_error', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
     sa.Column('created_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
@@ -154,6 +154,7 @@ def upgrade() -> None:
     with op.batch_alter_table('notice', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_notice_application_id'), ['application_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_notice_status'), ['status'], unique=False)
+        batch_op.create_index(batch_op.f('ix_notice_to_address'), ['to_address'], unique=False)
 
     op.create_table('submission',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -213,6 +214,7 @@ def downgrade() -> None:
 
     op.drop_table('submission')
     with op.batch_alter_table('notice', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_notice_to_address'))
         batch_op.drop_index(batch_op.f('ix_notice_status'))
         batch_op.drop_index(batch_op.f('ix_notice_application_id'))
 
