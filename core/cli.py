@@ -146,13 +146,36 @@ def request_info(
 
 @app.command()
 def status(as_json: bool = JSON_OPTION) -> None:
-    """The backlog at a glance: queue by state, age against the service level, outbox, quarantine."""
-    from processors.queue import status_summary
+    """The backlog at a glance: mailbox counts, queue by state, age against the service level, outbox, quarantine."""
+    from monitor.status import backlog_status
 
     settings = settings_or_exit()
     with database(settings) as session:
-        summary = status_summary(session)
+        summary = backlog_status(session, settings)
     emit(summary, as_json, _status_text)
+
+
+notices_app = typer.Typer(help="Notice templates.", no_args_is_help=True)
+app.add_typer(notices_app, name="notices")
+
+
+@notices_app.command("preview")
+def notices_preview(
+    kind: str = typer.Argument(..., help="The notice kind, e.g. acknowledgment."),
+    lang: str = typer.Option("en", "--lang", help="The applicant's language (en or fr): it comes first."),
+    part: str = typer.Option("both", "--part", help="text, html or both (html prints the HTML document alone)."),
+) -> None:
+    """Print a notice rendered with sample values (nothing is stored or sent)."""
+    from outbox.preview import preview_message, preview_text
+
+    settings = settings_or_exit()
+    if part not in ("text", "html", "both"):
+        fail(f"unknown part {part!r}; use text, html or both", code=2)
+    try:
+        message = preview_message(kind, lang, settings.smtp)
+    except ValueError as exc:
+        fail(str(exc), code=2)
+    typer.echo(preview_text(message, part))
 
 
 @app.command()
@@ -167,6 +190,138 @@ def demo(once: bool = typer.Option(False, "--once", help="Seed, run one pass, pr
         fail(str(exc))
 
 
+@app.command("reissue-code")
+def reissue_code(application_id: int = typer.Argument(..., metavar="ID"), officer: str = OFFICER_OPTION) -> None:
+    """Send an approved exporter a new activation code (the old one stops working)."""
+    from processors.decisions import reissue_code as reissue
+
+    settings = settings_or_exit()
+    with database(settings) as session:
+        result = reissue(session, settings, application_id, officer=officer)
+    typer.echo(f"application {application_id}: a new activation code is queued for the exporter's email (valid until {result.code_expires_at.date()})")
+
+
+@app.command()
+def console(
+    development: bool = typer.Option(False, "--development", help="Without CERS_CONSOLE__SECRET_KEY, use a throwaway session key (sessions end when the console stops)."),
+    host: Optional[str] = typer.Option(None, "--host", help="Address to listen on (default: console.host)."),
+    port: Optional[int] = typer.Option(None, "--port", help="Port to listen on (default: console.port)."),
+) -> None:
+    """Serve the officer console (web pages) until stopped."""
+    from console.serve import serve
+
+    settings = settings_or_exit()
+    try:
+        serve(settings, development=development, host=host, port=port)
+    except IntakeError as exc:
+        fail(str(exc), code=2)
+
+
+officer_app = typer.Typer(help="Officer accounts for the console.", no_args_is_help=True)
+app.add_typer(officer_app, name="officer")
+ROLE_OPTION = typer.Option(..., "--role", help="monitor (reads only), officer (decides) or supervisor (also manages accounts, reopens decisions).")
+PASSWORD_STDIN = typer.Option(False, "--password-stdin", help="Read the password from the first line of standard input instead of asking.")
+
+
+def _cli_actor() -> str:
+    import getpass
+
+    return f"cli:{getpass.getuser()}"
+
+
+def _new_password(from_stdin: bool) -> str:
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    return str(typer.prompt("Password (12 characters or more)", hide_input=True, confirmation_prompt=True))
+
+
+@officer_app.command("add")
+def officer_add(name: str = typer.Argument(...), role: str = ROLE_OPTION, password_stdin: bool = PASSWORD_STDIN) -> None:
+    """Add an officer account; the password is asked for (or read from standard input)."""
+    from console.officers import add_officer
+
+    settings = settings_or_exit()
+    password = _new_password(password_stdin)
+    with database(settings) as session:
+        officer = add_officer(session, name, _officer_role(role), password, actor=_cli_actor())
+    typer.echo(f"officer {officer.name} added as {officer.role.value}")
+
+
+@officer_app.command("list")
+def officer_list(as_json: bool = JSON_OPTION) -> None:
+    """Officer accounts with their role, state and last sign-in."""
+    from console.officers import is_locked, list_officers
+
+    settings = settings_or_exit()
+    with database(settings) as session:
+        rows = [
+            {"name": o.name, "role": o.role.value, "active": o.active, "locked": is_locked(o), "last_sign_in_at": o.last_sign_in_at}
+            for o in list_officers(session)
+        ]
+    emit(rows, as_json, lambda rs: "\n".join(f"{r['name']:<24} {r['role']:<11} {'active' if r['active'] else 'disabled'}{' locked' if r['locked'] else ''}" for r in rs) or "no officers")
+
+
+@officer_app.command("set-role")
+def officer_set_role(name: str = typer.Argument(...), role: str = ROLE_OPTION) -> None:
+    from console.officers import set_role
+
+    settings = settings_or_exit()
+    with database(settings) as session:
+        set_role(session, name, _officer_role(role), actor=_cli_actor())
+    typer.echo(f"officer {name} is now {role}")
+
+
+@officer_app.command("password")
+def officer_password(name: str = typer.Argument(...), password_stdin: bool = PASSWORD_STDIN) -> None:
+    """Set a new password (ends the officer's console sessions and lifts a lock-out)."""
+    from console.officers import set_password
+
+    settings = settings_or_exit()
+    password = _new_password(password_stdin)
+    with database(settings) as session:
+        set_password(session, name, password, actor=_cli_actor())
+    typer.echo(f"password of {name} changed")
+
+
+@officer_app.command("disable")
+def officer_disable(name: str = typer.Argument(...)) -> None:
+    from console.officers import set_active
+
+    settings = settings_or_exit()
+    with database(settings) as session:
+        set_active(session, name, False, actor=_cli_actor())
+    typer.echo(f"officer {name} disabled")
+
+
+@officer_app.command("enable")
+def officer_enable(name: str = typer.Argument(...)) -> None:
+    from console.officers import set_active
+
+    settings = settings_or_exit()
+    with database(settings) as session:
+        set_active(session, name, True, actor=_cli_actor())
+    typer.echo(f"officer {name} enabled")
+
+
+@officer_app.command("unlock")
+def officer_unlock(name: str = typer.Argument(...)) -> None:
+    from console.officers import unlock
+
+    settings = settings_or_exit()
+    with database(settings) as session:
+        unlock(session, name, actor=_cli_actor())
+    typer.echo(f"officer {name} unlocked")
+
+
+def _officer_role(value: str) -> Any:
+    from core.models import OfficerRole
+
+    try:
+        return OfficerRole(value)
+    except ValueError:
+        fail(f"--role must be monitor, officer or supervisor, not {value!r}", code=2)
+
+
 def _queue_text(rows: list[dict[str, Any]]) -> str:
     if not rows:
         return "no applications"
@@ -174,6 +329,8 @@ def _queue_text(rows: list[dict[str, Any]]) -> str:
     for row in rows:
         errors = sum(1 for f in row["findings"] if f["severity"] == "error")
         note = f"  ({errors} error(s))" if errors else ""
+        if row.get("delivery_problem"):
+            note += "  (a notice could not be delivered)"
         lines.append(
             f"{row['id']:>5}  {row['state']:<15} {row['exporter_business_number'] or '-':<16} "
             f"{row['language']:<4} {row['due_on'] or '-':<10}  {row['legal_name'] or '-'}{note}"
@@ -201,14 +358,32 @@ def _detail_text(detail: dict[str, Any]) -> str:
 def _status_text(summary: dict[str, Any]) -> str:
     queue_line = ", ".join(f"{state} {count}" for state, count in summary["queue"].items())
     outbox = summary["outbox"]
+    mailbox = summary.get("mailbox")
+    if mailbox is None:
+        mailbox_line = "mailbox: not checked"
+    elif mailbox["reachable"]:
+        mailbox_line = f"mailbox {mailbox['folder']}: {mailbox['messages']} message(s), {mailbox['unseen']} unseen"
+    else:
+        mailbox_line = f"mailbox {mailbox['folder']}: cannot be reached ({mailbox['error']})"
+    extra = []
+    if "retrying" in outbox:
+        extra.append(
+            f"outbox retries: {outbox['retrying']} pending notice(s) failed at least once; "
+            f"{outbox['failed_recently']} failed in the last {outbox['failed_window_hours']:g} h; "
+            f"applications with a delivery problem: {summary.get('delivery_problems', 0)}"
+        )
+    if summary.get("alerts"):
+        extra.append("alerts: " + "; ".join(f"{a['condition']} ({a['detail']})" for a in summary["alerts"]))
     return "\n".join(
         [
+            mailbox_line,
             f"queue: {queue_line}",
             f"oldest open application: {summary['oldest_open_age_business_days']} business day(s); "
             f"past the {summary['service_level_business_days']}-day service level: {summary['past_service_level']}",
             f"outbox: {outbox['pending']} pending, {outbox['failed']} failed, {outbox['sent']} sent",
             f"quarantined messages: {summary['quarantined_messages']}",
             f"last poll: {summary['last_poll_at'] or 'never'}; last send: {summary['last_send_at'] or 'never'}",
+            *extra,
         ]
     )
 

@@ -6,7 +6,7 @@ import enum
 from datetime import date, datetime, timezone
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Column, Enum, LargeBinary, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Column, Enum, Index, LargeBinary, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
@@ -45,6 +45,7 @@ class NoticeStatus(str, enum.Enum):
     pending = "pending"
     sent = "sent"
     failed = "failed"
+    undeliverable = "undeliverable"  # accepted, then bounced back
 
 
 class MailboxState(SQLModel, table=True):
@@ -72,7 +73,8 @@ class InboundMessage(SQLModel, table=True):
     folder: str
     uidvalidity: int = Field(sa_column=Column(BigInteger, nullable=False))
     uid: int = Field(sa_column=Column(BigInteger, nullable=False))
-    sha256: str = Field(unique=True, index=True)
+    # None only for a message never downloaded (over the size limit, or unfetchable).
+    sha256: str | None = Field(default=None, unique=True, index=True)
     size: int
     message_id: str | None = Field(default=None, index=True)
     in_reply_to: str | None = None
@@ -88,24 +90,36 @@ class InboundMessage(SQLModel, table=True):
     last_error: str | None = None
     received_at: datetime = Field(default_factory=utcnow)
     processed_at: datetime | None = None
+    # correspondence: an officer closes it once answered or dealt with
+    closed_at: datetime | None = None
+    closed_by: str | None = None
 
 
 class Application(SQLModel, table=True):
     """One request for CERS access, across every version of the form received for it."""
 
+    # the console's queue pages by (received_at, id), with or without a state
+    __table_args__ = (
+        Index("ix_application_state_received", "state", "received_at", "id"),
+        Index("ix_application_received", "received_at", "id"),
+    )
     id: int | None = Field(default=None, primary_key=True)
     state: AppState = Field(default=AppState.received, index=True, sa_type=enum_column(AppState))
     exporter_business_number: str | None = Field(default=None, index=True)
     exporter_email: str | None = None
     legal_name: str | None = None
-    provider_business_number: str | None = None
+    provider_business_number: str | None = Field(default=None, index=True)
     language: str = "en"
     sender: str | None = None
     latest_submission_id: int | None = None
-    assigned_officer: str | None = None
+    assigned_officer: str | None = Field(default=None, index=True)
+    # the assigned officer's hold on deciding it; another officer may claim it once this has passed
+    claim_until: datetime | None = None
     received_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
     due_on: date | None = None
+    # set when a notice for this application could not be delivered: an officer must look
+    delivery_problem: str | None = None
 
 
 class Submission(SQLModel, table=True):
@@ -116,7 +130,7 @@ class Submission(SQLModel, table=True):
     application_id: int | None = Field(default=None, foreign_key="application.id", index=True)
     sha256: str = Field(index=True)
     filename: str | None = None
-    status: str = "parsed"  # parsed | not_a_form | unreadable
+    status: str = "parsed"  # parsed | scanned | not_a_form | encrypted | unreadable | quarantined
     revision: str | None = None
     method: str | None = None
     producer: str | None = None
@@ -155,11 +169,18 @@ class Notice(SQLModel, table=True):
     subject: str
     raw: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
     raw_redacted: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
+    bounce_message_id: int | None = Field(default=None, foreign_key="inbound_message.id")
     status: NoticeStatus = Field(default=NoticeStatus.pending, index=True, sa_type=enum_column(NoticeStatus))
     attempts: int = 0
     last_error: str | None = None
     created_at: datetime = Field(default_factory=utcnow)
     sent_at: datetime | None = None
+    # delivery: a pending notice is sent when next_attempt_at has passed and no live claim holds it
+    next_attempt_at: datetime | None = Field(default=None, index=True)
+    last_attempt_at: datetime | None = None
+    claimed_by: str | None = None
+    claim_until: datetime | None = None
+    failed_at: datetime | None = None
 
 
 class Decision(SQLModel, table=True):
@@ -209,4 +230,36 @@ class Association(SQLModel, table=True):
     exporter_business_number: str
     provider_business_number: str
     application_id: int = Field(foreign_key="application.id")
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class AlertState(SQLModel, table=True):
+    """One alert condition: whether its alert went out, and when the last email about it did."""
+
+    __tablename__ = "alert_state"
+    id: int | None = Field(default=None, primary_key=True)
+    condition: str = Field(unique=True)
+    active: bool = False
+    detail: str | None = None
+    since: datetime | None = None
+    last_sent_at: datetime | None = None
+
+
+class OfficerRole(str, enum.Enum):
+    monitor = "monitor"  # reads only
+    officer = "officer"  # also decides
+    supervisor = "supervisor"  # also manages officer accounts and reopens decisions
+
+
+class Officer(SQLModel, table=True):
+    """A person who signs in to the console: an Argon2 password hash, a role, failed sign-ins."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(unique=True)
+    role: OfficerRole = Field(default=OfficerRole.officer, sa_type=enum_column(OfficerRole))
+    password_hash: str
+    active: bool = True
+    failed_sign_ins: int = 0
+    locked_until: datetime | None = None
+    last_sign_in_at: datetime | None = None
     created_at: datetime = Field(default_factory=utcnow)

@@ -4,17 +4,22 @@ from __future__ import annotations
 
 import signal
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 
 import structlog
+from imapclient import IMAPClient
 from sqlalchemy.engine import Engine
 
+from core.backoff import Backoff
 from core.blobs import BlobStore
 from core.db import make_engine, migrate
-from core.errors import IntakeError
+from core.errors import IntakeError, MailboxError
 from core.settings import Settings
 from intake.connection import imap_connection
-from intake.fetcher import FetchReport, fetch_new_messages
+from intake.fetcher import FetchReport, fetch_new_messages, has_new_mail, settle_messages
+from intake.lease import acquire_lease, lease_holder, new_holder_name, release_lease
+from intake.watch import wait_for_mail
+from monitor.alerts import check_alerts
 from outbox.sender import SendReport, send_pending
 from processors.pipeline import ProcessReport, process_received
 
@@ -27,10 +32,20 @@ class PassReport:
     process: ProcessReport = field(default_factory=ProcessReport)
     send: SendReport = field(default_factory=SendReport)
     errors: list[str] = field(default_factory=list)
+    mailbox_failed: bool = False
+    leased_elsewhere: bool = False
+
+
+def accumulate(total: object, part: object) -> None:
+    """Add a stage report's counts into the pass's."""
+    for item in fields(part):  # type: ignore[arg-type]
+        value = getattr(part, item.name)
+        if item.metadata.get("sum", True) and isinstance(value, int) and not isinstance(value, bool):
+            setattr(total, item.name, getattr(total, item.name) + value)
 
 
 class Runner:
-    """Owns the engine and blob store for one settings object."""
+    """Owns the engine, the blob store and the mailbox lease for one settings object."""
 
     def __init__(self, settings: Settings, engine: Engine | None = None) -> None:
         self.settings = settings
@@ -38,19 +53,19 @@ class Runner:
         self.blobs = BlobStore(settings.blob_dir)
         migrate(self.engine)
         self.stop_event = threading.Event()
+        self.holder = new_holder_name()
 
-    def run_once(self) -> PassReport:
+    def run_once(self, client: IMAPClient | None = None) -> PassReport:
+        """One pass: fetch, process, settle moves on the server, send. Uses client, or connects."""
         report = PassReport()
-        try:
-            with imap_connection(self.settings.mailbox) as client:
-                report.fetch = fetch_new_messages(
-                    client, settings=self.settings.mailbox, engine=self.engine, blobs=self.blobs
-                )
-        except IntakeError as exc:
-            report.errors.append(str(exc))
-            log.error("intake failed", error=str(exc))
-        report.process = process_received(self.engine, self.settings, self.blobs)
-        report.send = send_pending(self.engine, self.settings.smtp)
+        if self._take_lease():
+            self._mailbox_pass(report, client)
+        else:
+            report.leased_elsewhere = True
+            holder, until = lease_holder(self.engine, self.settings.mailbox.name, self.settings.mailbox.folder)
+            log.info("mailbox is held by another fetcher", holder=holder, until=str(until))
+        check_alerts(self.engine, self.settings)
+        accumulate(report.send, send_pending(self.engine, self.settings))
         if report.send.deferred and not report.send.sent:
             report.errors.append(f"{report.send.deferred} notice(s) could not be sent yet")
         busy = report.fetch.fetched or report.process.processed or report.send.sent or report.send.deferred
@@ -58,23 +73,94 @@ class Runner:
             "pass done",
             fetched=report.fetch.fetched,
             processed=report.process.processed,
-            quarantined=report.process.quarantined,
+            quarantined=report.process.quarantined + report.fetch.quarantined,
             sent=report.send.sent,
             deferred=report.send.deferred,
         )
         return report
 
     def run_forever(self) -> None:
-        """Poll at the set interval until SIGTERM or SIGINT; the pass in hand is finished first."""
+        """Passes until SIGTERM or SIGINT: woken by IDLE, else every poll interval; reconnects with backoff."""
         self._install_signal_handlers()
-        log.info("daemon started", mailbox=self.settings.mailbox.name, interval=self.settings.mailbox.poll_interval)
-        while not self.stop_event.is_set():
-            self.run_once()
-            self.stop_event.wait(self.settings.mailbox.poll_interval)
-        log.info("daemon stopped")
+        mailbox = self.settings.mailbox
+        backoff = Backoff(initial=1.0, maximum=mailbox.reconnect_max_seconds)
+        log.info("daemon started", mailbox=mailbox.name, folder=mailbox.folder)
+        try:
+            while not self.stop_event.is_set():
+                try:
+                    with imap_connection(mailbox) as client:
+                        backoff.reset()
+                        self._serve(client)
+                except MailboxError as exc:
+                    delay = backoff.next_delay()
+                    log.warning("mailbox unavailable", error=str(exc), retry_in=round(delay, 1))
+                    self._process_and_send_without_mailbox()
+                    self.stop_event.wait(delay)
+        finally:
+            release_lease(self.engine, mailbox.name, mailbox.folder, self.holder)
+            log.info("daemon stopped")
 
     def stop(self) -> None:
         self.stop_event.set()
+
+    def _serve(self, client: IMAPClient) -> None:
+        mailbox = self.settings.mailbox
+        while not self.stop_event.is_set():
+            report = self.run_once(client)
+            if report.mailbox_failed:
+                raise MailboxError("; ".join(report.errors))
+            if self.stop_event.is_set():
+                return
+            # mail that came during the pass was announced while other commands ran: look before idling
+            if not report.leased_elsewhere and has_new_mail(client, settings=mailbox, engine=self.engine):
+                continue
+            wait_for_mail(
+                client,
+                mailbox.poll_interval,
+                self.stop_event,
+                look=lambda: has_new_mail(client, settings=mailbox, engine=self.engine),
+                use_idle=mailbox.idle and not report.leased_elsewhere,
+            )
+
+    def _mailbox_pass(self, report: PassReport, client: IMAPClient | None) -> None:
+        try:
+            if client is None:
+                with imap_connection(self.settings.mailbox) as own:
+                    self._fetch_process_settle(report, own)
+            else:
+                self._fetch_process_settle(report, client)
+        except IntakeError as exc:
+            report.errors.append(str(exc))
+            report.mailbox_failed = True
+            log.error("intake failed", error=str(exc))
+            report.process = process_received(self.engine, self.settings, self.blobs, should_stop=self.stop_event.is_set)
+
+    def _fetch_process_settle(self, report: PassReport, client: IMAPClient) -> None:
+        """A backlog is worked through one batch at a time: fetch, process, move, send, then the next."""
+        mailbox, stop = self.settings.mailbox, self.stop_event.is_set
+        while True:
+            fetched = fetch_new_messages(
+                client, settings=mailbox, engine=self.engine, blobs=self.blobs, should_stop=stop, limit=mailbox.batch_size
+            )
+            processed = process_received(self.engine, self.settings, self.blobs, should_stop=stop)
+            fetched.moved += settle_messages(client, settings=mailbox, engine=self.engine, uidvalidity=fetched.uidvalidity)
+            accumulate(report.fetch, fetched)
+            accumulate(report.process, processed)
+            if not fetched.more or stop():
+                return
+            self._take_lease()
+            accumulate(report.send, send_pending(self.engine, self.settings))
+
+    def _process_and_send_without_mailbox(self) -> None:
+        """Work that needs no IMAP goes on while the server is away."""
+        if self._take_lease():
+            process_received(self.engine, self.settings, self.blobs, should_stop=self.stop_event.is_set)
+        check_alerts(self.engine, self.settings)
+        send_pending(self.engine, self.settings)
+
+    def _take_lease(self) -> bool:
+        mailbox = self.settings.mailbox
+        return acquire_lease(self.engine, mailbox.name, mailbox.folder, self.holder, mailbox.lease_seconds)
 
     def _install_signal_handlers(self) -> None:
         if threading.current_thread() is not threading.main_thread():

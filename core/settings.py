@@ -7,12 +7,12 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator, field_validator
 
 from core.errors import SettingsError
 
 ENV_PREFIX = "CERS_"
-SECRET_KEYS = {("mailbox", "password"), ("smtp", "password")}
+SECRET_KEYS = {("mailbox", "password"), ("mailbox", "oauth_client_secret"), ("smtp", "password"), ("console", "secret_key")}
 
 
 class _Section(BaseModel):
@@ -31,9 +31,25 @@ class MailboxSettings(_Section):
     password: SecretStr = SecretStr("")
     folder: str = "INBOX"
     processed_folder: str = "Processed"
+    quarantine_folder: str = "Quarantine"
     batch_size: int = Field(25, ge=1, le=1000)
     poll_interval: float = Field(30, gt=0)
+    idle: bool = True
     timeout: float = Field(30, gt=0)
+    max_message_bytes: int = Field(30_000_000, ge=1)
+    lease_seconds: float = Field(90, gt=0)
+    reconnect_max_seconds: float = Field(300, gt=0)
+    auth: Literal["password", "xoauth2"] = "password"
+    oauth_token_url: str = ""
+    oauth_client_id: str = ""
+    oauth_client_secret: SecretStr = SecretStr("")
+    oauth_scope: str = "https://outlook.office365.com/.default"
+
+    @model_validator(mode="after")
+    def _lease_outlasts_a_pass(self) -> "MailboxSettings":
+        if self.lease_seconds <= self.poll_interval:
+            raise ValueError("lease_seconds must be longer than poll_interval, or the lease runs out between passes")
+        return self
 
 
 class SmtpSettings(_Section):
@@ -45,6 +61,32 @@ class SmtpSettings(_Section):
     from_address: str = "cers-applications@cbsa-asfc.example"
     from_name: str = "CBSA CERS Applications / ASFC Demandes SCDE"
     timeout: float = Field(30, gt=0)
+    ca_file: str = ""
+
+    @field_validator("ca_file")
+    @classmethod
+    def _ca_file_exists(cls, value: str) -> str:
+        if value and not Path(value).is_file():
+            raise ValueError(f"no CA bundle file at {value}")
+        return value
+
+
+class OutboxSettings(_Section):
+    batch_size: int = Field(50, ge=1, le=10_000)
+    rate_per_minute: float = Field(600, ge=0)
+    retry_first_seconds: float = Field(60, gt=0)
+    retry_max_seconds: float = Field(900, gt=0)
+    retry_deadline_days: float = Field(5, gt=0)
+    claim_seconds: float = Field(300, gt=0)
+
+
+class MonitorSettings(_Section):
+    imap_status_timeout: float = Field(5, gt=0)
+    max_poll_age_seconds: float = Field(300, gt=0)
+    backlog_threshold: int = Field(50, ge=1)
+    failed_notice_window_hours: float = Field(24, gt=0)
+    alert_to: str = ""
+    alert_period_minutes: float = Field(60, gt=0)
 
 
 class DatabaseSettings(_Section):
@@ -58,6 +100,14 @@ class StorageSettings(_Section):
 class ProcessingSettings(_Section):
     max_attempts: int = Field(3, ge=1)
     max_pdf_bytes: int = Field(20_000_000, ge=1)
+    max_auto_replies_per_day: int = Field(5, ge=0)
+
+
+class ParsingSettings(_Section):
+    timeout_seconds: float = Field(20, gt=0)
+    cpu_seconds: int = Field(10, ge=1)
+    memory_mb: int = Field(1024, ge=64)
+    max_pages: int = Field(50, ge=1)
 
 
 class ValidationSettings(_Section):
@@ -70,6 +120,20 @@ class DecisionSettings(_Section):
     activation_code_days: int = Field(90, ge=1)
 
 
+class ConsoleSettings(_Section):
+    host: str = "127.0.0.1"
+    port: int = Field(8080, ge=1, le=65535)
+    # signs the session cookies; from the environment only (CERS_CONSOLE__SECRET_KEY)
+    secret_key: SecretStr = SecretStr("")
+    session_hours: float = Field(8, gt=0)
+    secure_cookies: bool = False
+    max_failed_sign_ins: int = Field(5, ge=1)
+    lockout_minutes: float = Field(15, gt=0)
+    trusted_user_header: str = ""
+    claim_minutes: float = Field(30, gt=0)
+    page_size: int = Field(50, ge=1, le=500)
+
+
 class LoggingSettings(_Section):
     level: Literal["debug", "info", "warning", "error"] = "info"
     format: Literal["console", "json"] = "console"
@@ -78,11 +142,15 @@ class LoggingSettings(_Section):
 class Settings(_Section):
     mailbox: MailboxSettings = MailboxSettings()
     smtp: SmtpSettings = SmtpSettings()
+    outbox: OutboxSettings = OutboxSettings()
+    monitor: MonitorSettings = MonitorSettings()
     database: DatabaseSettings = DatabaseSettings()
     storage: StorageSettings = StorageSettings()
     processing: ProcessingSettings = ProcessingSettings()
+    parsing: ParsingSettings = ParsingSettings()
     validation: ValidationSettings = ValidationSettings()
     decisions: DecisionSettings = DecisionSettings()
+    console: ConsoleSettings = ConsoleSettings()
     logging: LoggingSettings = LoggingSettings()
 
     @property

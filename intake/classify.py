@@ -43,6 +43,12 @@ ROBOT_CLASSIFIERS: tuple[tuple[MessageKind, Callable[[ParsedMessage], bool]], ..
 )
 
 
+def wants_no_auto_reply(parsed: ParsedMessage) -> bool:
+    """Exchange's X-Auto-Response-Suppress asks that no automatic answer be sent (the form is still read)."""
+    value = str(parsed.message.get("X-Auto-Response-Suppress", "")).lower()
+    return any(token in value for token in ("all", "autoreply", "oof"))
+
+
 def classify(parsed: ParsedMessage, has_pdf: bool) -> MessageKind:
     for kind, matches in ROBOT_CLASSIFIERS:
         if matches(parsed):

@@ -12,6 +12,9 @@ from imapclient.exceptions import IMAPClientError
 
 from core.errors import MailboxError
 from core.settings import MailboxSettings
+from intake.oauth import TokenSource
+
+_token_sources: dict[tuple[str, str, str], TokenSource] = {}
 
 
 @contextmanager
@@ -42,7 +45,28 @@ def _open(settings: MailboxSettings) -> imapclient.IMAPClient:
     except (OSError, IMAPClientError, socket.timeout) as exc:
         raise MailboxError(f"cannot connect to the IMAP server at {where}: {exc}") from exc
     try:
-        client.login(settings.username, settings.password.get_secret_value())
+        if settings.auth == "xoauth2":
+            client.oauth2_login(settings.username, _token_source(settings).token())
+        else:
+            client.login(settings.username, settings.password.get_secret_value())
     except (IMAPClientError, OSError) as exc:
-        raise MailboxError(f"IMAP login as {settings.username!r} at {where} failed: {exc}") from exc
+        _close(client)
+        raise MailboxError(f"IMAP {settings.auth} login as {settings.username!r} at {where} failed: {exc}") from exc
+    except MailboxError:
+        _close(client)
+        raise
     return client
+
+
+def _token_source(settings: MailboxSettings) -> TokenSource:
+    key = (settings.oauth_token_url, settings.oauth_client_id, settings.username)
+    if key not in _token_sources:
+        _token_sources[key] = TokenSource(settings)
+    return _token_sources[key]
+
+
+def _close(client: imapclient.IMAPClient) -> None:
+    try:
+        client.shutdown()
+    except (IMAPClientError, OSError):
+        pass

@@ -1,115 +1,215 @@
-"""Fetching new mail: archive and commit each message, then move it to the processed folder."""
+"""Fetching new mail: only UIDs above the last one recorded; each batch archived and committed.
+
+Moving handled mail out of the inbox happens later, in `settle_messages`, once each message is
+processed (to the processed folder) or quarantined (to the quarantine folder).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+import weakref
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
 
 import structlog
 from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientError
 from sqlalchemy.engine import Engine
-from sqlmodel import col, select
+from sqlmodel import Session, col, select
 
 from core.blobs import BlobStore, sha256_hex
 from core.db import session_scope
 from core.errors import MailboxError
-from core.models import InboundMessage, MailboxState, utcnow
+from core.models import InboundMessage, MailboxState, MessageStatus, utcnow
 from core.settings import MailboxSettings
 from intake.mime import parse_message
 
 log = structlog.get_logger("intake")
+HEADER_FIELDS = b"BODY.PEEK[HEADER.FIELDS (FROM REPLY-TO SUBJECT MESSAGE-ID DATE)]"
+IMAP_ERRORS = (IMAPClientError, OSError)
+_folders_checked: weakref.WeakSet[IMAPClient] = weakref.WeakSet()
 
 
 @dataclass
 class FetchReport:
     fetched: int = 0
     duplicates: int = 0
+    quarantined: int = 0
     moved: int = 0
+    uidvalidity: int | None = field(default=None, metadata={"sum": False})
+    more: bool = False  # new messages were left for the next call
 
 
 def fetch_new_messages(
-    client: IMAPClient, *, settings: MailboxSettings, engine: Engine, blobs: BlobStore
+    client: IMAPClient,
+    *,
+    settings: MailboxSettings,
+    engine: Engine,
+    blobs: BlobStore,
+    should_stop: Callable[[], bool] = lambda: False,
+    limit: int | None = None,
 ) -> FetchReport:
-    """One intake pass over the folder. Safe to interrupt anywhere: a rerun resumes it."""
+    """Fetch new messages (at most limit). Safe to interrupt anywhere: what was committed is never fetched again."""
     report = FetchReport()
-    try:
-        uidvalidity = int(client.select_folder(settings.folder)[b"UIDVALIDITY"])
-        ensure_folder(client, settings.processed_folder)
-        uids = sorted(int(uid) for uid in client.search("ALL"))
-    except IMAPClientError as exc:
-        raise MailboxError(f"cannot read folder {settings.folder!r}: {exc}") from exc
-    known = _recorded_uids(engine, settings, uidvalidity, uids)
-    if known:
-        log.info("moving messages recorded earlier", count=len(known))
-        report.moved += _move_and_mark(client, engine, settings, uidvalidity, sorted(known))
-    new = [uid for uid in uids if uid not in known]
+    uidvalidity = select_inbox(client, settings)
+    last_uid = _last_uid(engine, settings, uidvalidity)
+    new = [uid for uid in _search(client, f"{last_uid + 1}:*") if uid > last_uid]
+    if limit is not None and len(new) > limit:
+        new, report.more = new[:limit], True
+    if new:
+        log.info("new messages", count=len(new), after_uid=last_uid)
     for batch in _chunks(new, settings.batch_size):
-        try:
-            fetched = client.fetch(batch, [b"BODY.PEEK[]"])
-        except IMAPClientError as exc:
-            raise MailboxError(f"FETCH failed in {settings.folder!r}: {exc}") from exc
-        handled = _record_batch(engine, blobs, settings, uidvalidity, batch, fetched, report)
-        report.moved += _move_and_mark(client, engine, settings, uidvalidity, handled)
-    _record_poll(engine, settings, uidvalidity, max(uids, default=0))
+        if should_stop():
+            break
+        duplicates = _fetch_batch(client, engine, blobs, settings, uidvalidity, batch, report)
+        _move(client, duplicates, settings.processed_folder)
+        report.moved += len(duplicates)
+    _record_poll(engine, settings)
+    report.uidvalidity = uidvalidity
     return report
 
 
-def ensure_folder(client: IMAPClient, folder: str) -> None:
-    if not client.folder_exists(folder):
-        client.create_folder(folder)
+def has_new_mail(client: IMAPClient, *, settings: MailboxSettings, engine: Engine) -> bool:
+    """Whether the folder holds UIDs above the last one recorded (mail that came during a pass).
+
+    Read from a fresh SELECT's UIDNEXT and nothing after it: mail arriving later is then announced
+    by the server once IDLE starts, where a SEARCH could swallow that announcement.
+    """
+    try:
+        selected = client.select_folder(settings.folder)
+    except IMAP_ERRORS as exc:
+        raise MailboxError(f"cannot open folder {settings.folder!r}: {exc}") from exc
+    last_uid = _last_uid(engine, settings, int(selected[b"UIDVALIDITY"]))
+    if b"UIDNEXT" in selected:
+        return int(selected[b"UIDNEXT"]) > last_uid + 1
+    return any(uid > last_uid for uid in _search(client, f"{last_uid + 1}:*"))
+
+
+def select_inbox(client: IMAPClient, settings: MailboxSettings) -> int:
+    """Select the watched folder (creating the others once per connection) and return its UIDVALIDITY."""
+    try:
+        uidvalidity = int(client.select_folder(settings.folder)[b"UIDVALIDITY"])
+        if client not in _folders_checked:
+            for folder in (settings.processed_folder, settings.quarantine_folder):
+                if folder and not client.folder_exists(folder):
+                    client.create_folder(folder)
+            _folders_checked.add(client)
+    except IMAP_ERRORS as exc:
+        raise MailboxError(f"cannot open folder {settings.folder!r}: {exc}") from exc
+    return uidvalidity
+
+
+def settle_messages(client: IMAPClient, *, settings: MailboxSettings, engine: Engine, uidvalidity: int | None = None) -> int:
+    """Move processed mail to the processed folder and quarantined mail to the quarantine folder."""
+    if uidvalidity is None:
+        uidvalidity = select_inbox(client, settings)
+    targets = {MessageStatus.processed: settings.processed_folder, MessageStatus.quarantined: settings.quarantine_folder}
+    moved = 0
+    with session_scope(engine) as session:
+        rows = session.exec(
+            select(InboundMessage).where(
+                InboundMessage.mailbox == settings.name,
+                InboundMessage.folder == settings.folder,
+                InboundMessage.uidvalidity == uidvalidity,
+                InboundMessage.moved == False,  # noqa: E712
+                col(InboundMessage.status).in_(list(targets)),
+            )
+        ).all()
+    for status, folder in targets.items():
+        uids = [row.uid for row in rows if row.status == status]
+        for chunk in _chunks(uids, 500):
+            _move(client, chunk, folder)  # no folder set: the message stays where it is
+            _mark_moved(engine, settings, uidvalidity, chunk)
+            moved += len(chunk)
+    return moved
 
 
 def move_messages(client: IMAPClient, uids: Sequence[int], folder: str) -> None:
     """MOVE where the server has it; otherwise COPY, flag deleted and expunge those UIDs."""
-    if not uids:
+    if client.has_capability("MOVE"):
+        client.move(uids, folder)
+        return
+    client.copy(uids, folder)
+    client.delete_messages(uids)
+    if client.has_capability("UIDPLUS"):
+        client.uid_expunge(uids)
+    else:
+        client.expunge()
+
+
+def _move(client: IMAPClient, uids: Sequence[int], folder: str) -> None:
+    if not uids or not folder:
         return
     try:
-        if client.has_capability("MOVE"):
-            client.move(uids, folder)
-            return
-        client.copy(uids, folder)
-        client.delete_messages(uids)
-        if client.has_capability("UIDPLUS"):
-            client.uid_expunge(uids)
-        else:
-            client.expunge()
-    except IMAPClientError as exc:
+        move_messages(client, uids, folder)
+    except IMAP_ERRORS as exc:
         raise MailboxError(f"cannot move {len(uids)} message(s) to {folder!r}: {exc}") from exc
 
 
-def _record_batch(
+def _fetch_batch(
+    client: IMAPClient,
     engine: Engine,
     blobs: BlobStore,
     settings: MailboxSettings,
     uidvalidity: int,
-    batch: Sequence[int],
-    fetched: dict,
+    batch: list[int],
     report: FetchReport,
 ) -> list[int]:
-    """Archive and insert each fetched message in one transaction; return the UIDs to move."""
-    handled = []
+    """Archive and insert one batch in one transaction with the new last UID; return duplicate UIDs."""
+    sizes = _fetch(client, batch, [b"RFC822.SIZE"])
+    small = [uid for uid in batch if int(sizes.get(uid, {}).get(b"RFC822.SIZE", 0)) <= settings.max_message_bytes]
+    large = [uid for uid in batch if uid in sizes and uid not in small]
+    bodies = _fetch_each_on_error(client, small, [b"BODY.PEEK[]"])
+    headers = _fetch(client, large, [HEADER_FIELDS])
+    duplicates: list[int] = []
     with session_scope(engine) as session:
         for uid in batch:
-            data = fetched.get(uid)
-            if not data or b"BODY[]" not in data:
+            if uid in large:
+                size = int(sizes[uid][b"RFC822.SIZE"])
+                reason = f"the message is {size} bytes, over the {settings.max_message_bytes}-byte limit"
+                _add_unfetched(session, settings, uidvalidity, uid, size, reason, _body_section(headers.get(uid, {})))
+                report.quarantined += 1
+            elif isinstance(bodies.get(uid), Exception):
+                _add_unfetched(session, settings, uidvalidity, uid, 0, f"the message could not be fetched: {bodies[uid]}", b"")
+                report.quarantined += 1
+            elif uid in bodies and b"BODY[]" in bodies[uid]:
+                if _add_fetched(session, blobs, settings, uidvalidity, uid, bytes(bodies[uid][b"BODY[]"])):
+                    report.fetched += 1
+                else:
+                    duplicates.append(uid)
+                    report.duplicates += 1
+            else:
                 log.warning("message vanished before fetch", uid=uid)
-                continue
-            raw = bytes(data[b"BODY[]"])
-            digest = sha256_hex(raw)
-            handled.append(uid)
-            if session.exec(select(InboundMessage.id).where(InboundMessage.sha256 == digest)).first():
-                report.duplicates += 1
-                log.info("message already recorded under another uid", uid=uid)
-                continue
-            blobs.put(raw, ".eml")
-            session.add(_new_row(settings, uidvalidity, uid, raw, digest))
-            report.fetched += 1
-            log.info("message recorded", uid=uid, size=len(raw))
-    return handled
+        _advance(session, settings, uidvalidity, max(batch))
+    return duplicates
 
 
-def _new_row(settings: MailboxSettings, uidvalidity: int, uid: int, raw: bytes, digest: str) -> InboundMessage:
+def _body_section(data: dict[bytes, Any]) -> bytes:
+    """The BODY[...] item of a FETCH response, however the server spelled the section."""
+    return next((bytes(value) for key, value in data.items() if key.startswith(b"BODY[")), b"")
+
+
+def _add_fetched(session: Session, blobs: BlobStore, settings: MailboxSettings, uidvalidity: int, uid: int, raw: bytes) -> bool:
+    digest = sha256_hex(raw)
+    if session.exec(select(InboundMessage.id).where(InboundMessage.sha256 == digest)).first():
+        log.info("message already recorded under another uid", uid=uid)
+        return False
+    blobs.put(raw, ".eml")
+    session.add(_row(settings, uidvalidity, uid, len(raw), digest, raw))
+    log.info("message recorded", uid=uid, size=len(raw))
+    return True
+
+
+def _add_unfetched(
+    session: Session, settings: MailboxSettings, uidvalidity: int, uid: int, size: int, reason: str, header_bytes: bytes
+) -> None:
+    row = _row(settings, uidvalidity, uid, size, None, header_bytes)
+    row.status, row.last_error = MessageStatus.quarantined, reason
+    session.add(row)
+    log.warning("message quarantined without download", uid=uid, reason=reason)
+
+
+def _row(settings: MailboxSettings, uidvalidity: int, uid: int, size: int, digest: str | None, raw: bytes) -> InboundMessage:
     parsed = parse_message(raw)
     return InboundMessage(
         mailbox=settings.name,
@@ -117,7 +217,7 @@ def _new_row(settings: MailboxSettings, uidvalidity: int, uid: int, raw: bytes, 
         uidvalidity=uidvalidity,
         uid=uid,
         sha256=digest,
-        size=len(raw),
+        size=size,
         message_id=_clip(parsed.message_id),
         in_reply_to=_clip(parsed.in_reply_to),
         references=_clip(parsed.references, 4000),
@@ -128,54 +228,80 @@ def _new_row(settings: MailboxSettings, uidvalidity: int, uid: int, raw: bytes, 
     )
 
 
-def _move_and_mark(
-    client: IMAPClient, engine: Engine, settings: MailboxSettings, uidvalidity: int, uids: list[int]
-) -> int:
+def _fetch(client: IMAPClient, uids: list[int], items: list[bytes]) -> dict[int, Any]:
     if not uids:
-        return 0
-    move_messages(client, uids, settings.processed_folder)
+        return {}
+    try:
+        return client.fetch(uids, items)
+    except IMAP_ERRORS as exc:
+        raise MailboxError(f"FETCH failed: {exc}") from exc
+
+
+def _fetch_each_on_error(client: IMAPClient, uids: list[int], items: list[bytes]) -> dict[int, Any]:
+    """Fetch a batch; if the server refuses it, fetch one by one so one bad message costs one message."""
+    try:
+        return _fetch(client, uids, items)
+    except MailboxError:
+        if len(uids) == 1:
+            raise
+    results: dict[int, Any] = {}
+    for uid in uids:
+        try:
+            results.update(client.fetch([uid], items))
+        except IMAPClientError as exc:
+            results[uid] = exc
+    return results
+
+
+def _search(client: IMAPClient, uid_range: str) -> list[int]:
+    try:
+        return sorted(int(uid) for uid in client.search(["UID", uid_range]))
+    except IMAP_ERRORS as exc:
+        raise MailboxError(f"SEARCH failed: {exc}") from exc
+
+
+def _state(session: Session, settings: MailboxSettings) -> MailboxState:
+    state = session.exec(
+        select(MailboxState).where(MailboxState.mailbox == settings.name, MailboxState.folder == settings.folder)
+    ).first()
+    return state or MailboxState(mailbox=settings.name, folder=settings.folder)
+
+
+def _last_uid(engine: Engine, settings: MailboxSettings, uidvalidity: int) -> int:
     with session_scope(engine) as session:
-        rows = session.exec(
+        state = _state(session, settings)
+        if state.uidvalidity is not None and state.uidvalidity != uidvalidity:
+            log.warning("UIDVALIDITY changed: reading the folder again", old=state.uidvalidity, new=uidvalidity)
+            return 0
+        return state.last_uid if state.uidvalidity == uidvalidity else 0
+
+
+def _advance(session: Session, settings: MailboxSettings, uidvalidity: int, uid: int) -> None:
+    state = _state(session, settings)
+    if state.uidvalidity != uidvalidity:
+        state.uidvalidity, state.last_uid = uidvalidity, 0
+    state.last_uid = max(state.last_uid, uid)
+    session.add(state)
+
+
+def _record_poll(engine: Engine, settings: MailboxSettings) -> None:
+    with session_scope(engine) as session:
+        state = _state(session, settings)
+        state.last_poll_at = utcnow()
+        session.add(state)
+
+
+def _mark_moved(engine: Engine, settings: MailboxSettings, uidvalidity: int, uids: list[int]) -> None:
+    with session_scope(engine) as session:
+        for row in session.exec(
             select(InboundMessage).where(
                 InboundMessage.mailbox == settings.name,
                 InboundMessage.uidvalidity == uidvalidity,
                 col(InboundMessage.uid).in_(uids),
             )
-        )
-        for row in rows:
+        ):
             row.moved = True
             session.add(row)
-    return len(uids)
-
-
-def _recorded_uids(engine: Engine, settings: MailboxSettings, uidvalidity: int, uids: list[int]) -> set[int]:
-    known: set[int] = set()
-    with session_scope(engine) as session:
-        for chunk in _chunks(uids, 500):
-            known.update(
-                session.exec(
-                    select(InboundMessage.uid).where(
-                        InboundMessage.mailbox == settings.name,
-                        InboundMessage.uidvalidity == uidvalidity,
-                        col(InboundMessage.uid).in_(chunk),
-                    )
-                )
-            )
-    return known
-
-
-def _record_poll(engine: Engine, settings: MailboxSettings, uidvalidity: int, highest_uid: int) -> None:
-    with session_scope(engine) as session:
-        state = session.exec(
-            select(MailboxState).where(
-                MailboxState.mailbox == settings.name, MailboxState.folder == settings.folder
-            )
-        ).first() or MailboxState(mailbox=settings.name, folder=settings.folder)
-        if state.uidvalidity != uidvalidity:
-            state.uidvalidity, state.last_uid = uidvalidity, 0
-        state.last_uid = max(state.last_uid, highest_uid)
-        state.last_poll_at = utcnow()
-        session.add(state)
 
 
 def _chunks(items: Sequence[int], size: int) -> Iterable[list[int]]:

@@ -8,6 +8,11 @@ from dataclasses import dataclass
 from email.message import Message
 from email.utils import getaddresses, parseaddr
 
+import structlog
+import tnefparse
+
+log = structlog.get_logger("intake")
+
 PDF_MAGIC = b"%PDF-"
 # PDF readers accept the header anywhere in the first 1024 bytes.
 PDF_HEADER_WINDOW = 1024
@@ -50,8 +55,14 @@ def parse_message(raw: bytes) -> ParsedMessage:
     )
 
 
+TNEF_MAGIC = b"\x78\x9f\x3e\x22"
+
+
 def find_pdfs(message: Message) -> list[PdfAttachment]:
-    """Every leaf part whose decoded bytes are a PDF, whatever its type or disposition says."""
+    """Every leaf part whose decoded bytes are a PDF, whatever its type or disposition says.
+
+    Forwarded messages (message/rfc822) are walked into; Outlook's winmail.dat (TNEF) is opened.
+    """
     found = []
     for part in message.walk():
         if part.is_multipart():
@@ -60,9 +71,39 @@ def find_pdfs(message: Message) -> list[PdfAttachment]:
             data = part.get_payload(decode=True)
         except Exception:  # a broken transfer encoding is not a PDF
             continue
-        if isinstance(data, bytes) and PDF_MAGIC in data[:PDF_HEADER_WINDOW]:
+        if not isinstance(data, bytes):
+            continue
+        if data.startswith(TNEF_MAGIC):
+            found.extend(pdfs_in_tnef(data))
+        elif is_pdf(data):
             found.append(PdfAttachment(filename=_filename(part), data=data))
     return found
+
+
+def is_pdf(data: bytes) -> bool:
+    return PDF_MAGIC in data[:PDF_HEADER_WINDOW]
+
+
+def pdfs_in_tnef(data: bytes) -> list[PdfAttachment]:
+    """The PDFs inside a winmail.dat; a damaged one yields what could be read."""
+    try:
+        attachments = tnefparse.TNEF(data).attachments
+    except Exception as exc:  # a damaged TNEF stream is one unreadable part, not a failed message
+        log.warning("winmail.dat could not be read", error=f"{type(exc).__name__}: {exc}")
+        return []
+    return [
+        PdfAttachment(filename=_tnef_name(attachment), data=bytes(attachment.data))
+        for attachment in attachments
+        if isinstance(attachment.data, (bytes, bytearray)) and is_pdf(bytes(attachment.data))
+    ]
+
+
+def _tnef_name(attachment: tnefparse.TNEFAttachment) -> str | None:
+    try:
+        return attachment.long_filename() or None
+    except UnicodeDecodeError:
+        raw = getattr(attachment, "_name", b"") or b""
+        return raw.decode("cp1252", errors="replace").strip("\x00") or None
 
 
 def decode_header_text(value: str | None) -> str | None:

@@ -73,4 +73,23 @@ def _build(
         references = f"{in_reply_to.references or ''} {in_reply_to.message_id}".strip()
         message["References"] = references[-4000:]
     message.set_content(rendered.body, charset="utf-8")
+    message.add_alternative(rendered.html, subtype="html", charset="utf-8")
     return message.as_bytes(), rendered.subject
+
+
+def queue_internal(session: Session, smtp: SmtpSettings, *, kind: str, to: str, subject: str, body: str) -> Notice:
+    """Store a plain-text message for staff (an alert): no template, not a reply, sent like any notice."""
+    domain = smtp.from_address.rpartition("@")[2] or "localhost"
+    message_id = make_msgid(idstring="cers", domain=domain)
+    message = EmailMessage()
+    message["From"] = formataddr((smtp.from_name, smtp.from_address))
+    message["To"] = to
+    message["Subject"] = subject
+    message["Date"] = format_datetime(utcnow())
+    message["Message-ID"] = message_id
+    message["Auto-Submitted"] = "auto-generated"
+    message.set_content(body, charset="utf-8")
+    notice = Notice(kind=kind, to_address=to, message_id=message_id, subject=subject, raw=message.as_bytes())
+    session.add(notice)
+    session.flush()
+    return notice

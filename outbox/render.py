@@ -1,20 +1,27 @@
-"""Rendering a notice kind into one bilingual text, the applicant's language first."""
+"""Rendering a notice kind into one bilingual message, the applicant's language first: plain text and HTML.
+
+Each kind has `KIND.LANG.txt.j2` (first line: the subject). Its HTML alternative is made from the
+same rendered text (paragraphs, lists, links; everything escaped), so the two always say the same
+thing; `_layout.html.j2` puts both languages in one HTML document.
+"""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import jinja2
+from markupsafe import Markup, escape
 
 TEMPLATES = Path(__file__).parent / "templates"
 LANGUAGES = ("en", "fr")
-KINDS = tuple(sorted({p.name.split(".")[0] for p in TEMPLATES.glob("*.txt.j2")}))
 SEPARATOR = {
     "en": "----- Version française ci-dessous / French version below -----",
     "fr": "----- English version below / Version anglaise ci-dessous -----",
 }
+_LINK = re.compile(r"https?://[^\s<>\"]+[^\s<>\".,;:!?)]")
 
 _env = jinja2.Environment(
     loader=jinja2.FileSystemLoader(TEMPLATES),
@@ -22,28 +29,80 @@ _env = jinja2.Environment(
     keep_trailing_newline=True,
     autoescape=False,
 )
+_html_env = jinja2.Environment(
+    loader=jinja2.FileSystemLoader(TEMPLATES),
+    undefined=jinja2.StrictUndefined,
+    autoescape=True,
+)
+
+
+def known_kinds() -> tuple[str, ...]:
+    """Every kind with a text template, in name order (templates may be added while running)."""
+    return tuple(sorted({p.name.split(".")[0] for p in TEMPLATES.glob("*.txt.j2") if not p.name.startswith("_")}))
+
+
+KINDS = known_kinds()
+
+
+class UnknownKind(ValueError):
+    """A notice kind with no template."""
+
+    def __init__(self, kind: str) -> None:
+        super().__init__(f"unknown notice kind {kind!r}; known kinds: {', '.join(known_kinds())}")
 
 
 @dataclass(frozen=True)
 class RenderedText:
     subject: str
     body: str
+    html: str = ""
 
 
 def render_one(kind: str, language: str, context: dict[str, Any]) -> RenderedText:
     """One language of one kind: the template's first line is the subject."""
     text = _env.get_template(f"{kind}.{language}.txt.j2").render(**context)
     subject, _, body = text.partition("\n")
-    return RenderedText(subject=subject.strip(), body=body.strip() + "\n")
+    body = body.strip() + "\n"
+    return RenderedText(subject=subject.strip(), body=body, html=text_to_html(body))
 
 
 def render_bilingual(kind: str, language: str, context: dict[str, Any]) -> RenderedText:
-    if kind not in KINDS:
-        raise ValueError(f"unknown notice kind {kind!r}; known: {', '.join(KINDS)}")
+    if kind not in known_kinds():
+        raise UnknownKind(kind)
     lead = language if language in LANGUAGES else "en"
     other = "fr" if lead == "en" else "en"
     first, second = render_one(kind, lead, context), render_one(kind, other, context)
-    return RenderedText(
-        subject=f"{first.subject} / {second.subject}",
-        body=f"{first.body}\n{SEPARATOR[lead]}\n\n{second.body}",
+    subject = f"{first.subject} / {second.subject}"
+    html = _html_env.get_template("_layout.html.j2").render(
+        lead=lead,
+        subject=subject,
+        sections=[
+            {"language": lead, "subject": first.subject, "body": Markup(first.html)},
+            {"language": other, "subject": second.subject, "body": Markup(second.html)},
+        ],
+        separator=SEPARATOR[lead],
     )
+    return RenderedText(
+        subject=subject,
+        body=f"{first.body}\n{SEPARATOR[lead]}\n\n{second.body}",
+        html=html,
+    )
+
+
+def text_to_html(text: str) -> str:
+    """Paragraphs at blank lines; a paragraph whose lines all start with "- " becomes a list."""
+    blocks = [block for block in re.split(r"\n\s*\n", text.strip()) if block.strip()]
+    parts: list[str] = []
+    for block in blocks:
+        lines = [line.rstrip() for line in block.splitlines() if line.strip()]
+        if all(line.lstrip().startswith("- ") for line in lines):
+            items = "".join(f"<li>{_inline(line.lstrip()[2:])}</li>" for line in lines)
+            parts.append(f"<ul>{items}</ul>")
+        else:
+            parts.append("<p>" + "<br>\n".join(_inline(line) for line in lines) + "</p>")
+    return "\n".join(parts)
+
+
+def _inline(line: str) -> str:
+    escaped = str(escape(line))
+    return _LINK.sub(lambda m: f'<a href="{m.group(0)}">{m.group(0)}</a>', escaped)

@@ -1,21 +1,33 @@
-"""Sending stored notices over SMTP and recording each result."""
+"""Sending stored notices over SMTP: one connection a batch, claims, retries, and the record of each result.
+
+A notice is sent at most once in the normal case: a sender claims it before sending (outbox/claims.py),
+writes its Message-ID to the accepted journal the moment the server accepts it (outbox/journal.py),
+then records it as sent. Temporary failures come back after a growing delay until the deadline
+(outbox/retry.py); a 5xx, or the deadline, fails the notice and flags its application for an officer.
+"""
 
 from __future__ import annotations
 
 import asyncio
-import ssl
+import time
 from dataclasses import dataclass
-from email.utils import parseaddr
+from datetime import datetime
+from pathlib import Path
 
 import aiosmtplib
 import structlog
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.engine import Engine
-from sqlmodel import select
+from sqlmodel import Session, col, select
 
 from core.db import session_scope
 from core.errors import PermanentSendError, SendError
-from core.models import Notice, NoticeStatus, utcnow
-from core.settings import SmtpSettings
+from core.models import Application, AuditEvent, Notice, NoticeStatus, utcnow
+from core.settings import OutboxSettings, Settings
+from outbox.claims import claim_next, new_holder, release_dead_claims
+from outbox.journal import AcceptedJournal
+from outbox.retry import next_attempt
+from outbox.transport import ConnectionLost, close_connection, hand_over, open_connection
 
 log = structlog.get_logger("outbox")
 
@@ -25,109 +37,214 @@ class SendReport:
     sent: int = 0
     failed: int = 0
     deferred: int = 0
+    recovered: int = 0  # found in the accepted journal after a sender died: recorded, not resent
+
+    def count(self, outcome: str) -> None:
+        setattr(self, outcome, getattr(self, outcome) + 1)
 
 
-def send_pending(engine: Engine, smtp: SmtpSettings, max_attempts: int = 10) -> SendReport:
-    """Send every pending notice over one SMTP connection."""
-    return asyncio.run(_send_pending(engine, smtp, max_attempts))
+def journal_path(settings: Settings) -> Path:
+    return settings.storage.path / "outbox-accepted.journal"
 
 
-async def _send_pending(engine: Engine, smtp: SmtpSettings, max_attempts: int) -> SendReport:
+def send_pending(engine: Engine, settings: Settings, *, holder: str | None = None) -> SendReport:
+    """Send the due pending notices (at most outbox.batch_size) over one SMTP connection."""
+    return asyncio.run(_send_pending(engine, settings, holder or new_holder()))
+
+
+async def _send_pending(engine: Engine, settings: Settings, holder: str) -> SendReport:
     report = SendReport()
-    with session_scope(engine) as session:
-        ids = list(session.exec(select(Notice.id).where(Notice.status == NoticeStatus.pending).order_by(Notice.id)))
-    if not ids:
-        return report
-    client = _client(smtp)
+    journal = AcceptedJournal(journal_path(settings))
+    report.recovered = recover_accepted(engine, journal)
+    release_dead_claims(engine, utcnow())
+    outbox = settings.outbox
+    limiter = RateLimiter(outbox.rate_per_minute)
+    client: aiosmtplib.SMTP | None = None
+    tried: set[int] = set()  # a notice is tried at most once a batch, however short its retry delay
     try:
-        await client.connect()
-        if smtp.username:
-            await client.login(smtp.username, smtp.password.get_secret_value())
-    except (aiosmtplib.SMTPException, OSError) as exc:
-        _defer_all(engine, ids, f"cannot connect to the SMTP server at {smtp.host}:{smtp.port}: {exc}", max_attempts)
-        report.deferred = len(ids)
-        log.warning("smtp unavailable", error=str(exc), pending=len(ids))
-        return report
-    try:
-        for notice_id in ids:
-            outcome = await _send_one(client, engine, smtp, notice_id, max_attempts)
-            setattr(report, outcome, getattr(report, outcome) + 1)
+        for _ in range(outbox.batch_size):
+            notice_id = claim_next(engine, holder, utcnow(), outbox.claim_seconds, skip=tried)
+            if notice_id is None:
+                break
+            tried.add(notice_id)
+            if client is None:
+                try:
+                    client = await open_connection(settings.smtp)
+                except SendError as exc:
+                    log.warning("smtp unavailable", error=str(exc))
+                    _defer_batch(engine, settings, holder, notice_id, str(exc), report, tried)
+                    break
+            await limiter.wait()
+            outcome = await _send_one(client, engine, settings, journal, notice_id, holder)
+            report.count(outcome.name)
+            if outcome.connection_lost:
+                client.close()
+                client = None
     finally:
-        try:
-            await client.quit()
-        except (aiosmtplib.SMTPException, OSError):
-            pass
+        if client is not None:
+            await close_connection(client)
+        journal.close()
+        recover_accepted(engine, journal)  # empties the journal once the database has every acceptance
     return report
 
 
+@dataclass(frozen=True)
+class _Outcome:
+    name: str  # sent | failed | deferred
+    connection_lost: bool = False
+
+
 async def _send_one(
-    client: aiosmtplib.SMTP, engine: Engine, smtp: SmtpSettings, notice_id: int, max_attempts: int
-) -> str:
+    client: aiosmtplib.SMTP, engine: Engine, settings: Settings, journal: AcceptedJournal, notice_id: int, holder: str
+) -> _Outcome:
     with session_scope(engine) as session:
         notice = session.get(Notice, notice_id)
-        if notice is None or notice.status != NoticeStatus.pending:
-            return "deferred"
-        raw, recipient = notice.raw, notice.to_address
+        assert notice is not None
+        notice.last_attempt_at = utcnow()
+        session.add(notice)
+        raw, recipient, message_id = notice.raw, notice.to_address, notice.message_id
+    bound = log.bind(notice_id=notice_id)
     try:
-        await _deliver(client, smtp, raw, recipient)
+        await hand_over(client, settings.smtp, raw, recipient)
     except PermanentSendError as exc:
-        _record(engine, notice_id, NoticeStatus.failed, str(exc))
-        log.warning("notice refused", notice_id=notice_id, error=str(exc))
-        return "failed"
+        _fail(engine, notice_id, str(exc))
+        bound.warning("notice refused", error=str(exc))
+        return _Outcome("failed")
     except SendError as exc:
-        status = _record(engine, notice_id, None, str(exc), max_attempts=max_attempts)
-        log.warning("notice deferred", notice_id=notice_id, error=str(exc))
-        return "failed" if status == NoticeStatus.failed else "deferred"
-    _record(engine, notice_id, NoticeStatus.sent, None)
-    log.info("notice sent", notice_id=notice_id)
-    return "sent"
-
-
-async def _deliver(client: aiosmtplib.SMTP, smtp: SmtpSettings, raw: bytes, recipient: str) -> None:
+        name = _defer(engine, settings.outbox, notice_id, holder, str(exc))
+        bound.warning("notice deferred", error=str(exc), outcome=name)
+        return _Outcome(name, connection_lost=isinstance(exc, ConnectionLost))
+    journal.record(message_id)
     try:
-        errors, _ = await client.sendmail(smtp.from_address, [parseaddr(recipient)[1] or recipient], raw)
-    except aiosmtplib.SMTPRecipientsRefused as exc:
-        raise PermanentSendError(f"recipient refused: {exc}") from exc
-    except aiosmtplib.SMTPResponseException as exc:
-        error = PermanentSendError if 500 <= exc.code < 600 else SendError
-        raise error(f"{exc.code} {exc.message}") from exc
-    except (aiosmtplib.SMTPException, OSError) as exc:
-        raise SendError(str(exc)) from exc
-    if errors:
-        raise PermanentSendError(f"recipient refused: {errors}")
+        mark_sent(engine, notice_id)
+    except SQLAlchemyError as exc:
+        # accepted but not recorded: the journal has it, and the next batch records it
+        bound.error("notice sent but not recorded yet", error=type(exc).__name__)
+    bound.info("notice sent")
+    return _Outcome("sent")
 
 
-def _record(
-    engine: Engine, notice_id: int, status: NoticeStatus | None, error: str | None, max_attempts: int = 10
-) -> NoticeStatus:
+def mark_sent(engine: Engine, notice_id: int, at: datetime | None = None) -> None:
+    """Record the server's acceptance: the secret-free copy replaces the one with the secret."""
+    with session_scope(engine) as session:
+        notice = session.get(Notice, notice_id)
+        assert notice is not None
+        _apply_sent(notice, at or utcnow())
+        session.add(notice)
+
+
+def _apply_sent(notice: Notice, at: datetime) -> None:
+    if notice.status == NoticeStatus.sent:
+        return
+    notice.status = NoticeStatus.sent
+    notice.sent_at = at
+    notice.attempts += 1
+    notice.last_error = None
+    notice.next_attempt_at = None
+    notice.claimed_by = notice.claim_until = None
+    if notice.raw_redacted is not None:
+        notice.raw, notice.raw_redacted = notice.raw_redacted, None
+
+
+def recover_accepted(engine: Engine, journal: AcceptedJournal) -> int:
+    """Record as sent every journaled notice the database does not know was sent."""
+    recovered = 0
+    with journal.entries() as accepted:
+        if not accepted:
+            return 0
+        with session_scope(engine) as session:
+            rows = session.exec(
+                select(Notice).where(col(Notice.message_id).in_(list(accepted)), Notice.status != NoticeStatus.sent)
+            )
+            for notice in rows:
+                _apply_sent(notice, accepted[notice.message_id])
+                session.add(notice)
+                recovered += 1
+                log.warning("notice found accepted after an interruption", notice_id=notice.id)
+    return recovered
+
+
+def _defer(engine: Engine, outbox: OutboxSettings, notice_id: int, holder: str, error: str) -> str:
+    """A temporary failure: try again later, or fail when the deadline has passed. Returns the outcome."""
+    with session_scope(engine) as session:
+        notice = session.get(Notice, notice_id)
+        assert notice is not None
+        if notice.status != NoticeStatus.pending or notice.claimed_by != holder:
+            return "deferred"
+        now = utcnow()
+        notice.attempts += 1
+        notice.last_error = error
+        notice.last_attempt_at = now
+        notice.claimed_by = notice.claim_until = None
+        retry_at = next_attempt(notice.attempts, notice.created_at, now, outbox)
+        if retry_at is None:
+            days = f"{outbox.retry_deadline_days:g}"
+            _flag_failure(session, notice, f"no delivery after {notice.attempts} attempt(s) in {days} day(s): {error}")
+            return "failed"
+        notice.next_attempt_at = retry_at
+        session.add(notice)
+        return "deferred"
+
+
+def _defer_batch(
+    engine: Engine, settings: Settings, holder: str, first_id: int, error: str, report: SendReport, tried: set[int]
+) -> None:
+    """The server cannot be reached: every due notice of this batch waits its turn to retry."""
+    notice_id: int | None = first_id
+    for _ in range(settings.outbox.batch_size):
+        if notice_id is None:
+            break
+        tried.add(notice_id)
+        report.count(_defer(engine, settings.outbox, notice_id, holder, error))
+        notice_id = claim_next(engine, holder, utcnow(), settings.outbox.claim_seconds, skip=tried)
+    if notice_id is not None:  # claimed one past the batch: let it go
+        _release(engine, notice_id, holder)
+
+
+def _release(engine: Engine, notice_id: int, holder: str) -> None:
+    with session_scope(engine) as session:
+        notice = session.get(Notice, notice_id)
+        if notice is not None and notice.claimed_by == holder:
+            notice.claimed_by = notice.claim_until = None
+            session.add(notice)
+
+
+def _fail(engine: Engine, notice_id: int, reason: str) -> None:
     with session_scope(engine) as session:
         notice = session.get(Notice, notice_id)
         assert notice is not None
         notice.attempts += 1
-        notice.last_error = error
-        if status is None:
-            status = NoticeStatus.failed if notice.attempts >= max_attempts else NoticeStatus.pending
-        notice.status = status
-        if status == NoticeStatus.sent:
-            notice.sent_at = utcnow()
-            if notice.raw_redacted is not None:
-                notice.raw, notice.raw_redacted = notice.raw_redacted, None
-        session.add(notice)
-        return status
+        notice.last_attempt_at = utcnow()
+        _flag_failure(session, notice, reason)
 
 
-def _defer_all(engine: Engine, ids: list[int], error: str, max_attempts: int) -> None:
-    for notice_id in ids:
-        _record(engine, notice_id, None, error, max_attempts=max_attempts)
+def _flag_failure(session: Session, notice: Notice, reason: str) -> None:
+    """The notice failed for good: an officer sees it on the notice, on its application and in the audit trail."""
+    notice.status = NoticeStatus.failed
+    notice.failed_at = utcnow()
+    notice.last_error = reason
+    notice.next_attempt_at = None
+    notice.claimed_by = notice.claim_until = None
+    session.add(notice)
+    problem = f"the {notice.kind} notice (#{notice.id}) could not be delivered: {reason}"
+    if notice.application_id is not None:
+        application = session.get(Application, notice.application_id)
+        if application is not None:
+            application.delivery_problem = problem[:2000]
+            session.add(application)
+    session.add(AuditEvent(application_id=notice.application_id, actor="cers-intake", action="notice_failed", detail=problem[:2000]))
 
 
-def _client(smtp: SmtpSettings) -> aiosmtplib.SMTP:
-    context = ssl.create_default_context()
-    return aiosmtplib.SMTP(
-        hostname=smtp.host,
-        port=smtp.port,
-        timeout=smtp.timeout,
-        use_tls=smtp.security == "tls",
-        start_tls=True if smtp.security == "starttls" else False,
-        tls_context=context if smtp.security != "none" else None,
-    )
+class RateLimiter:
+    """At most per_minute messages a minute (0: no limit), evenly spaced."""
+
+    def __init__(self, per_minute: float) -> None:
+        self.interval = 60.0 / per_minute if per_minute else 0.0
+        self._last: float | None = None
+
+    async def wait(self) -> None:
+        if self.interval and self._last is not None:
+            delay = self._last + self.interval - time.monotonic()
+            if delay > 0:
+                await asyncio.sleep(delay)
+        self._last = time.monotonic()

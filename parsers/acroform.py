@@ -1,102 +1,103 @@
-"""Reading a BSF831 from its AcroForm fields, through a form profile."""
+"""Reading a form's AcroForm: every terminal field's fully qualified name and raw value.
+
+The field tree is walked directly (faster than ``get_fields()``, and it sees what that misses):
+``/V`` on the field or inherited from a parent, and a button's ``/AS`` state when a viewer set
+the appearance but no ``/V``. The walk is bounded in depth and count and never revisits an object.
+"""
 
 from __future__ import annotations
 
-import io
 import re
-import unicodedata
 from typing import Any
 
 from pypdf import PdfReader
-from pypdf.errors import PdfReadError, PyPdfError
+from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject, NameObject, StreamObject
 
-from core.errors import FormError
-from parsers.form import Bsf831Form, NotAForm, ParseResult
-from parsers.profiles import FieldSpec, Profile, all_profiles
+from parsers.form import ParseResult
+from parsers.pdf import guarded
 
 INDEX = re.compile(r"\[\d+\]")
-OFF_STATES = {"", "off", "no", "false", "0"}
+MAX_DEPTH = 32
+MAX_FIELDS = 5000
 
 
-def parse_pdf(data: bytes) -> ParseResult:
-    """A Bsf831Form, or NotAForm; FormError when the bytes cannot be read as a PDF at all."""
-    reader = _open(data)
-    producer = _producer(reader)
-    try:
-        fields = reader.get_fields() or {}
-    except (PyPdfError, ValueError, KeyError, TypeError, RecursionError) as exc:
-        raise FormError(f"the PDF's form fields cannot be read: {exc}") from exc
-    if not fields:
-        return NotAForm("the PDF has no fillable form fields", producer)
-    names = _index_names(fields)
-    profile = detect_profile(names)
-    if profile is None:
-        return NotAForm("the PDF's form fields are not those of a BSF831", producer)
-    values: dict[str, str | None] = {}
-    provenance: dict[str, str] = {}
-    for spec in profile.fields:
-        name = _lookup(names, spec.pdf)
-        if name is None:
-            values[spec.key] = None
+def read_fields(reader: PdfReader) -> dict[str, Any] | None:
+    """Qualified name → raw value for every terminal field; None when the PDF has no AcroForm."""
+    return guarded("form fields", lambda: _read(reader))
+
+
+def _read(reader: PdfReader) -> dict[str, Any] | None:
+    acro_form = reader.root_object.get("/AcroForm")
+    if acro_form is None:
+        return None
+    acro_form = acro_form.get_object()
+    if not isinstance(acro_form, DictionaryObject):
+        return None
+    roots = acro_form.get("/Fields")
+    roots = roots.get_object() if roots is not None else None
+    if not isinstance(roots, ArrayObject):
+        return {}
+    found: dict[str, Any] = {}
+    _walk(roots, "", None, found, set(), 0)
+    return found
+
+
+def _walk(kids: ArrayObject, prefix: str, inherited: Any, found: dict[str, Any], seen: set[int], depth: int) -> None:
+    if depth > MAX_DEPTH:
+        return
+    for ref in kids:
+        if len(found) >= MAX_FIELDS:
+            return
+        if isinstance(ref, IndirectObject):
+            if ref.idnum in seen:
+                continue
+            seen.add(ref.idnum)
+        node = ref.get_object()
+        if not isinstance(node, DictionaryObject) or "/T" not in node:
             continue
-        values[spec.key] = normalise(spec, fields[name].get("/V"))
-        provenance[spec.key] = f"acroform:{name}"
-    return Bsf831Form(profile=profile, method="acroform", producer=producer, values=values, provenance=provenance)
+        name = f"{prefix}.{node['/T']}" if prefix else str(node["/T"])
+        value = node.get("/V", inherited)
+        children = node.get("/Kids")
+        children = children.get_object() if children is not None else None
+        named = [k for k in children if _is_named(k)] if isinstance(children, ArrayObject) else []
+        if named:
+            _walk(children, name, value, found, seen, depth + 1)
+        else:
+            if value is None and node.get("/FT", "") == "/Btn":
+                value = _appearance_state(node, children)
+            found[name] = value
 
 
-def detect_profile(names: dict[str, str]) -> Profile | None:
-    """The first profile whose detection fields are all present and whose excluded fields are absent."""
-    for profile in all_profiles():
-        present = all(_lookup(names, name) for name in profile.detect_present)
-        absent = not any(_lookup(names, name) for name in profile.detect_absent)
-        if present and absent:
-            return profile
+def _is_named(ref: Any) -> bool:
+    node = ref.get_object()
+    return isinstance(node, DictionaryObject) and "/T" in node
+
+
+def _appearance_state(node: DictionaryObject, widgets: Any) -> NameObject | None:
+    """The on-state a viewer showed (``/AS``) when it did not set ``/V``."""
+    candidates = [node] + ([w.get_object() for w in widgets] if isinstance(widgets, ArrayObject) else [])
+    for widget in candidates:
+        state = widget.get("/AS") if isinstance(widget, DictionaryObject) else None
+        if state is not None and str(state) != "/Off":
+            return NameObject(str(state))
     return None
 
 
-def normalise(spec: FieldSpec, raw: Any) -> str | None:
-    """A field's raw /V as canonical text, or None when empty."""
-    if isinstance(raw, list):  # a multi-select list; the form has none, take the first
-        raw = raw[0] if raw else None
+def raw_text(raw: Any) -> str | None:
+    """A field's raw /V as text: names lose their slash, a rich-text stream is decoded, lists give their first item."""
+    if isinstance(raw, IndirectObject):
+        raw = raw.get_object()
+    if isinstance(raw, ArrayObject | list):
+        raw = raw[0].get_object() if len(raw) else None
     if raw is None:
-        return "no" if spec.type == "checkbox" else None
-    text = str(raw)
-    if text.startswith("/"):
-        text = text[1:]
-    text = " ".join(unicodedata.normalize("NFC", text).split())
-    if spec.type == "checkbox":
-        return "no" if text.lower() in OFF_STATES else "yes"
-    if spec.type in ("choice", "yesno"):
-        if text.lower() == "off" or not text:
-            return None
-        for export, canonical in spec.choices.items():
-            if text.lower() == export.lower() or text.lower() == canonical.lower():
-                return canonical
-        return text
-    return text or None
-
-
-def _open(data: bytes) -> PdfReader:
-    try:
-        reader = PdfReader(io.BytesIO(data), strict=False)
-        if reader.is_encrypted and not reader.decrypt(""):
-            raise FormError("the PDF is protected by a password")
-        return reader
-    except FormError:
-        raise
-    except (PyPdfError, PdfReadError, ValueError, KeyError, TypeError, OSError, RecursionError) as exc:
-        raise FormError(f"the file cannot be read as a PDF: {exc}") from exc
-
-
-def _producer(reader: PdfReader) -> str | None:
-    try:
-        meta = reader.metadata
-        return str(meta.producer) if meta and meta.producer else None
-    except (PyPdfError, ValueError, KeyError, TypeError):
         return None
+    if isinstance(raw, StreamObject):
+        return raw.get_data().decode("utf-8", "replace")
+    text = str(raw)
+    return text[1:] if isinstance(raw, NameObject) else text
 
 
-def _index_names(fields: dict[str, Any]) -> dict[str, str]:
+def index_names(fields: dict[str, Any]) -> dict[str, str]:
     """Qualified name → itself, plus the same name without [n] indexes → qualified name."""
     names = {name: name for name in fields}
     for name in fields:
@@ -104,5 +105,12 @@ def _index_names(fields: dict[str, Any]) -> dict[str, str]:
     return names
 
 
-def _lookup(names: dict[str, str], qualified: str) -> str | None:
+def lookup(names: dict[str, str], qualified: str) -> str | None:
     return names.get(qualified) or names.get(INDEX.sub("", qualified))
+
+
+def parse_pdf(data: bytes) -> ParseResult:
+    """The whole reader (``parsers.read.parse_pdf``), under this module's original name."""
+    from parsers.read import parse_pdf as read_pdf  # parsers.read imports this module
+
+    return read_pdf(data)

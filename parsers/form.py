@@ -7,6 +7,22 @@ from dataclasses import dataclass, field
 
 from parsers.profiles import FieldSpec, Profile
 
+# How the values were read, most trusted first.
+ACROFORM = "acroform"
+XFA = "xfa"
+TEXT_LAYER = "text_layer"
+NONE = "none"  # an image-only (scanned) PDF: nothing was read, nothing is guessed
+METHODS = (ACROFORM, XFA, TEXT_LAYER, NONE)
+
+
+@dataclass(frozen=True)
+class Conflict:
+    """A field whose AcroForm value and XFA value differ; the AcroForm value is the one kept."""
+
+    key: str
+    acroform: str | None
+    xfa: str | None
+
 
 @dataclass(frozen=True)
 class Bsf831Form:
@@ -14,7 +30,8 @@ class Bsf831Form:
 
     Values are normalised text: choices as their canonical value (``en``, ``g7edi``), yes/no and
     checkboxes as ``yes``/``no``; a choice the profile does not know is kept as read. ``None`` is
-    an empty field.
+    an empty field. ``method`` is one of ``METHODS``; with ``none`` (a scanned page) every value is
+    ``None`` and ``revision`` is unknown.
     """
 
     profile: Profile
@@ -22,6 +39,8 @@ class Bsf831Form:
     producer: str | None
     values: Mapping[str, str | None]
     provenance: Mapping[str, str] = field(default_factory=dict)
+    conflicts: tuple[Conflict, ...] = ()
+    pages: int = 0
 
     def get(self, key: str) -> str | None:
         return self.values.get(key)
@@ -33,8 +52,16 @@ class Bsf831Form:
         return key in self.profile.keys
 
     @property
-    def revision(self) -> str:
-        return self.profile.id
+    def revision(self) -> str | None:
+        return None if self.method == NONE else self.profile.id
+
+    @property
+    def image_only(self) -> bool:
+        return self.method == NONE
+
+    @property
+    def lower_confidence(self) -> bool:
+        return self.method == TEXT_LAYER
 
     @property
     def language(self) -> str | None:
@@ -53,12 +80,22 @@ class Bsf831Form:
         return self.get("provider.submits_for_exporter") == "yes"
 
 
+# Why a readable PDF is not a BSF831 to process.
+NO_FORM = "no_form"  # no fillable fields and no BSF831 on its pages: an invoice, a letter
+OTHER_FORM = "other_form"  # another form (another CBSA form such as BSF947, or any other fillable PDF)
+BLANK_FORM = "blank_form"  # a BSF831 with nothing filled in
+NOT_A_FORM_KINDS = (NO_FORM, OTHER_FORM, BLANK_FORM)
+
+
 @dataclass(frozen=True)
 class NotAForm:
-    """A readable PDF that is not a BSF831 (an invoice, another form)."""
+    """A readable PDF that is not a BSF831 to process (an invoice, another form, a blank BSF831)."""
 
     reason: str
     producer: str | None = None
+    kind: str = NO_FORM
+    form_number: str | None = None  # the other form's number when its pages name one (BSF947)
+    revision: str | None = None  # for a blank BSF831, which revision it is
 
 
 ParseResult = Bsf831Form | NotAForm

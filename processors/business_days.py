@@ -31,12 +31,20 @@ def add_business_days(start: date, days: int) -> date:
 
 def business_days_between(start: date, end: date) -> int:
     """Business days after start up to and including end (0 when end <= start)."""
-    count, current = 0, start
-    while current < end:
-        current += timedelta(days=1)
-        if is_business_day(current):
-            count += 1
-    return count
+    if end <= start:
+        return 0
+    # any 7 days in a row hold 5 weekdays: count whole weeks at once, then the few days left
+    weeks, left = divmod((end - start).days, 7)
+    weekdays = weeks * 5 + sum(1 for n in range(1, left + 1) if (start + timedelta(days=weeks * 7 + n)).weekday() < 5)
+    holidays_on_weekdays = sum(
+        1 for year in range(start.year, end.year + 1) for day in _weekday_holidays(year) if start < day <= end
+    )
+    return weekdays - holidays_on_weekdays
+
+
+@cache
+def _weekday_holidays(year: int) -> tuple[date, ...]:
+    return tuple(sorted(day for day in _federal_holidays(year) if day.weekday() < 5))
 
 
 def due_date(received: date) -> date:

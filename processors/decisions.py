@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 
 import structlog
-from sqlmodel import Session, select
+from sqlalchemy import and_, or_, update
+from sqlmodel import Session, col, select
 
 from core.errors import DecisionError, NotFound
 from core.models import Account, Application, AppState, Association, Decision, InboundMessage, Submission, utcnow
@@ -39,6 +40,7 @@ def approve(session: Session, settings: Settings, application_id: int, *, office
     account = _upsert_account(session, application, hash_activation_code(code), expires)
     states.move(session, application, AppState.approved, actor=officer, action="approve")
     session.add(Decision(application_id=application_id, officer=officer, action="approve"))
+    application.claim_until = None
     origin = _origin_message(session, application)
     context = {
         "reference": reference(application),
@@ -68,6 +70,7 @@ def reject(session: Session, settings: Settings, application_id: int, *, officer
     reason = _required_text(reason, "a reason")
     states.move(session, application, AppState.rejected, actor=officer, action="reject", detail=reason)
     session.add(Decision(application_id=application_id, officer=officer, action="reject", reason=reason))
+    application.claim_until = None
     _notify_sender(session, settings, application, "rejection", {"reason": reason})
     log.info("application rejected", application_id=application_id, officer=officer)
 
@@ -77,6 +80,7 @@ def request_info(session: Session, settings: Settings, application_id: int, *, o
     message = _required_text(message, "a message")
     states.move(session, application, AppState.needs_info, actor=officer, action="request_info", detail=message)
     session.add(Decision(application_id=application_id, officer=officer, action="request_info", reason=message))
+    application.claim_until = None
     _notify_sender(session, settings, application, "officer_request", {"message": message})
     log.info("information requested", application_id=application_id, officer=officer)
 
@@ -84,9 +88,13 @@ def request_info(session: Session, settings: Settings, application_id: int, *, o
 def _decidable(session: Session, application_id: int, officer: str) -> Application:
     if not officer.strip():
         raise DecisionError("an officer name is required")
-    application = session.get(Application, application_id)
+    # the row stays locked until the decision commits (PostgreSQL), so two decisions cannot interleave
+    application = session.get(Application, application_id, with_for_update=True)
     if application is None:
         raise NotFound(f"no application {application_id}")
+    holder = claim_holder(application)
+    if holder is not None and holder != officer:
+        raise DecisionError(f"application {application_id} is claimed by {holder}: only they can decide it until the claim ends")
     return application
 
 
@@ -179,3 +187,117 @@ def _origin_message(session: Session, application: Application) -> InboundMessag
         return None
     submission = session.get(Submission, application.latest_submission_id)
     return session.get(InboundMessage, submission.message_id) if submission else None
+
+
+# Claims: while an officer holds one, no other officer can decide the application.
+
+
+def claim_holder(application: Application, now: datetime | None = None) -> str | None:
+    """The officer whose claim on the application has not ended, if any."""
+    if application.assigned_officer is None or application.claim_until is None:
+        return None
+    until = application.claim_until
+    until = until if until.tzinfo else until.replace(tzinfo=timezone.utc)
+    return application.assigned_officer if until > (now or utcnow()) else None
+
+
+def claim(session: Session, application_id: int, *, officer: str, minutes: float) -> datetime:
+    """Hold the application for this officer for `minutes`; refused while another officer holds it."""
+    return _hold(session, application_id, holder=officer, actor=officer, minutes=minutes, action="claim")
+
+
+def assign(session: Session, application_id: int, *, officer: str, to: str, minutes: float) -> datetime:
+    """Give the application to another officer, ending any claim on it."""
+    to = _required_text(to, "an officer to assign to")
+    return _hold(session, application_id, holder=to, actor=officer, minutes=minutes, action="assign", force=True)
+
+
+def release(session: Session, application_id: int, *, officer: str) -> None:
+    """End this officer's claim; the application stays assigned to them until someone else claims it."""
+    application = _existing(session, application_id)
+    if claim_holder(application) != officer:
+        raise DecisionError(f"application {application_id} is not claimed by {officer}")
+    application.claim_until = None
+    session.add(application)
+    states.record(session, application_id, actor=officer, action="release")
+
+
+def _hold(session: Session, application_id: int, *, holder: str, actor: str, minutes: float, action: str, force: bool = False) -> datetime:
+    application = _existing(session, application_id)
+    if application.state not in states.OPEN_STATES:
+        raise DecisionError(f"application {application_id} is {application.state.value}: there is nothing left to decide")
+    now = utcnow()
+    until = now + timedelta(minutes=minutes)
+    current = claim_holder(application, now)
+    # one UPDATE with the condition, so two officers claiming at once cannot both win
+    condition = Application.id == application_id
+    if not force:
+        condition = and_(condition, or_(col(Application.claim_until).is_(None), col(Application.claim_until) <= now, Application.assigned_officer == holder))
+    result = session.execute(update(Application).where(condition).values(assigned_officer=holder, claim_until=until))
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        raise DecisionError(f"application {application_id} is claimed by {current}: only they can decide it until the claim ends")
+    session.expire(application)
+    detail = f"to {holder} until {until.isoformat(timespec='minutes')}" if action == "assign" else f"until {until.isoformat(timespec='minutes')}"
+    states.record(session, application_id, actor=actor, action=action, detail=detail)
+    return until
+
+
+def _existing(session: Session, application_id: int) -> Application:
+    application = session.get(Application, application_id)
+    if application is None:
+        raise NotFound(f"no application {application_id}")
+    return application
+
+
+def reopen(session: Session, application_id: int, *, officer: str, reason: str) -> None:
+    """Take a rejected application back to pending_review (a supervisor's call)."""
+    application = _existing(session, application_id)
+    reason = _required_text(reason, "a reason")
+    states.move(session, application, AppState.pending_review, actor=officer, action="reopen", detail=reason)
+    session.add(Decision(application_id=application_id, officer=officer, action="reopen", reason=reason))
+    log.info("decision reopened", application_id=application_id, officer=officer)
+
+
+@dataclass(frozen=True)
+class Reissue:
+    application_id: int
+    authorization_id: str
+    code_expires_at: datetime
+
+
+def reissue_code(session: Session, settings: Settings, application_id: int, *, officer: str) -> Reissue:
+    """A new activation code for an approved exporter (the old one stops working), sent to the form's address."""
+    application = _existing(session, application_id)
+    if not officer.strip():
+        raise DecisionError("an officer name is required")
+    if application.state != AppState.approved:
+        raise DecisionError(f"application {application_id} is {application.state.value}: only an approved application has a code")
+    account = session.exec(select(Account).where(Account.business_number == application.exporter_business_number)).first()
+    if account is None:
+        raise DecisionError(f"application {application_id} has no exporter account")
+    code = new_activation_code()
+    expires = utcnow() + timedelta(days=settings.decisions.activation_code_days)
+    account.activation_code_hash, account.code_expires_at = hash_activation_code(code), expires
+    session.add(account)
+    session.add(Decision(application_id=application_id, officer=officer, action="reissue_code"))
+    states.record(session, application_id, actor=officer, action="reissue_code", detail=f"valid until {expires.date().isoformat()}")
+    context = {
+        "reference": reference(application),
+        "legal_name": application.legal_name,
+        "authorization_id": account.authorization_id,
+        "activation_code": code,
+        "expires_on": expires.date().isoformat(),
+    }
+    queue_notice(
+        session,
+        settings.smtp,
+        kind="activation",
+        to=account.email,
+        language=application.language,
+        context=context,
+        application_id=application_id,
+        in_reply_to=_origin_message(session, application),
+        secret_keys=("activation_code",),
+    )
+    log.info("activation code reissued", application_id=application_id, officer=officer)
+    return Reissue(application_id, account.authorization_id, expires)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import structlog
@@ -23,14 +24,18 @@ from core.models import (
     utcnow,
 )
 from core.settings import Settings
-from intake.classify import classify
+from intake.classify import classify, wants_no_auto_reply
 from intake.mime import ParsedMessage, PdfAttachment, find_pdfs, parse_message
 from outbox.compose import queue_notice
-from parsers.acroform import parse_pdf
+from parsers.errors import EncryptedPdf, LimitExceeded, ParserFault
 from parsers.form import Bsf831Form, NotAForm
+from parsers.sandbox import Limits, parse_sandboxed
 from processors import states
+from processors.auto_replies import under_daily_limit
+from processors.bounces import link_bounce
 from processors.business_days import due_date
 from processors.findings import ERROR, Finding
+from processors.reading import reading_findings
 from processors.rules.business_number import normalise_bn
 from processors.validate import has_errors, validate
 
@@ -46,7 +51,9 @@ class ProcessReport:
     quarantined: int = 0
 
 
-def process_received(engine: Engine, settings: Settings, blobs: BlobStore) -> ProcessReport:
+def process_received(
+    engine: Engine, settings: Settings, blobs: BlobStore, should_stop: Callable[[], bool] = lambda: False
+) -> ProcessReport:
     """Process every recorded message not processed yet, each in its own transaction."""
     report = ProcessReport()
     with session_scope(engine) as session:
@@ -57,6 +64,8 @@ def process_received(engine: Engine, settings: Settings, blobs: BlobStore) -> Pr
         )
     for message_row_id in ids:
         assert message_row_id is not None
+        if should_stop():
+            break
         outcome = _process_isolated(engine, settings, blobs, message_row_id)
         setattr(report, outcome, getattr(report, outcome) + 1)
     return report
@@ -98,6 +107,8 @@ def process_message(session: Session, settings: Settings, blobs: BlobStore, row:
     parsed = parse_message(blobs.get(row.sha256, ".eml"))
     pdfs = find_pdfs(parsed.message)
     row.kind = classify(parsed, has_pdf=bool(pdfs))
+    if row.kind == MessageKind.bounce:
+        link_bounce(session, row, parsed.message)
     if row.kind in ROBOTS:
         log.info("robot mail recorded, not answered", message_row=row.id, kind=row.kind.value)
         return
@@ -113,44 +124,57 @@ def _process_pdf(
 ) -> None:
     digest = blobs.put(pdf.data, ".pdf")
     submission = Submission(message_id=row.id, sha256=digest, filename=pdf.filename)
-    result = _read(pdf.data, settings.processing.max_pdf_bytes)
+    result = _read(pdf.data, settings)
     if isinstance(result, Bsf831Form):
         _queue_form(session, settings, row, parsed, submission, result)
         return
-    submission.status = "not_a_form" if isinstance(result, NotAForm) else "unreadable"
-    submission.error = result.reason if isinstance(result, NotAForm) else result
-    submission.producer = result.producer if isinstance(result, NotAForm) else None
+    context: dict = {"filename": pdf.filename}
+    if isinstance(result, NotAForm):
+        submission.status, submission.error = "not_a_form", result.reason
+        submission.producer, submission.revision = result.producer, result.revision
+        kind = "not_a_form"
+        context |= {"kind": result.kind, "form_number": result.form_number}
+    elif isinstance(result, EncryptedPdf):
+        submission.status, submission.error, kind = "encrypted", str(result), "encrypted_form"
+    elif isinstance(result, LimitExceeded):
+        submission.status, submission.error, kind = "quarantined", str(result), "unreadable_form"
+        context |= {"reason_en": "the file is too large or too complex to be read safely.", "reason_fr": UNSAFE_FR}
+        detail = f"message row {row.id}, attachment {pdf.filename or '(no name)'} sha256 {digest}: {result}"
+        states.record(session, None, actor=SYSTEM, action="quarantine_attachment", detail=detail)
+        log.warning("attachment quarantined", message_row=row.id, reason=str(result))
+    else:
+        submission.status, submission.error, kind = "unreadable", str(result), "unreadable_form"
+        context |= {"reason_en": submission.error, "reason_fr": DAMAGED_FR}
     session.add(submission)
     log.info("attachment is not a readable BSF831", message_row=row.id, status=submission.status)
-    context = {"filename": pdf.filename, "reason_en": submission.error, "reason_fr": _reason_fr(submission.status)}
-    _answer(session, settings, parsed, row, "unreadable_form", "en", context)
+    _answer(session, settings, parsed, row, kind, "en", context)
 
 
-def _read(data: bytes, max_bytes: int) -> Bsf831Form | NotAForm | str:
-    """The parsed form, NotAForm, or the reason the PDF could not be read."""
-    if len(data) > max_bytes:
-        return f"the file is larger than {max_bytes} bytes"
+UNSAFE_FR = "le fichier est trop volumineux ou trop complexe pour être lu en toute sécurité."
+DAMAGED_FR = "le fichier PDF est endommagé ou illisible."
+
+
+def _read(data: bytes, settings: Settings) -> Bsf831Form | NotAForm | FormError:
+    """The parsed form, NotAForm, or the typed reason the PDF could not be read (parsed in a sandbox)."""
+    if len(data) > settings.processing.max_pdf_bytes:
+        return LimitExceeded(f"the file is larger than {settings.processing.max_pdf_bytes} bytes")
     try:
-        return parse_pdf(data)
+        return parse_sandboxed(data, Limits(**settings.parsing.model_dump()))
     except FormError as exc:
-        return str(exc)
-    except Exception as exc:  # a hostile or broken PDF costs this attachment only
-        return f"the PDF is damaged ({type(exc).__name__})"
-
-
-def _reason_fr(status: str) -> str:
-    if status == "not_a_form":
-        return "le fichier n'est pas un formulaire BSF831 rempli."
-    return "le fichier PDF est endommagé, protégé par un mot de passe ou illisible."
+        return exc
+    except Exception as exc:  # the sandbox itself failing costs this attachment only
+        return ParserFault(f"the PDF could not be read ({type(exc).__name__})")
 
 
 def _queue_form(
     session: Session, settings: Settings, row: InboundMessage, parsed: ParsedMessage, submission: Submission, form: Bsf831Form
 ) -> None:
-    findings = validate(form, settings.validation)
+    # A scan is not read at all, so only the finding asking for the fillable form applies.
+    findings = reading_findings(form) + ([] if form.image_only else validate(form, settings.validation))
     application = _open_application(session, row, form) or _new_application(session, row)
     submission.application_id = application.id
-    submission.status, submission.revision, submission.method = "parsed", form.revision, form.method
+    submission.status = "scanned" if form.image_only else "parsed"
+    submission.revision, submission.method = form.revision, form.method
     submission.producer = form.producer
     submission.fields = dict(form.values)
     submission.provenance = dict(form.provenance)
@@ -158,18 +182,23 @@ def _queue_form(
     session.flush()
     for found in findings:
         session.add(FindingRow(submission_id=submission.id, application_id=application.id, **found.as_dict()))
-    _update_application(application, form, submission, row)
+    if form.image_only:  # nothing was read: keep what the application already knows
+        application.latest_submission_id = submission.id
+        application.sender = application.sender or row.reply_to or row.sender
+    else:
+        _update_application(application, form, submission, row)
     errors = has_errors(findings)
     target = AppState.needs_info if errors else AppState.pending_review
     states.move(session, application, target, actor=SYSTEM, action="form_received", detail=f"submission {submission.id}")
-    log.info("form queued", message_row=row.id, application_id=application.id, state=target.value, findings=len(findings))
+    log.info("form queued", message_row=row.id, application_id=application.id, state=target.value, findings=len(findings), method=form.method)
     context = {
         "reference": reference(application),
         "legal_name": application.legal_name,
         "due_on": application.due_on.isoformat() if application.due_on else "",
         "findings": [f for f in findings if f.severity == ERROR],
+        "filename": submission.filename,
     }
-    kind = "missing_information" if errors else "acknowledgment"
+    kind = "scanned_form" if form.image_only else "missing_information" if errors else "acknowledgment"
     _answer(session, settings, parsed, row, kind, application.language, context, application.id)
 
 
@@ -225,6 +254,13 @@ def _answer(
     to = parsed.reply_address
     if not to:
         log.warning("no address to answer", message_row=row.id, kind=kind)
+        return
+    if wants_no_auto_reply(parsed):
+        states.record(session, application_id, actor=SYSTEM, action="reply_suppressed", detail=f"{kind}: the sender asked for no automatic reply")
+        return
+    if not under_daily_limit(session, to, settings.processing.max_auto_replies_per_day):
+        log.warning("daily automatic reply limit reached", message_row=row.id, kind=kind)
+        states.record(session, application_id, actor=SYSTEM, action="reply_limited", detail=f"{kind}: daily limit for this address reached")
         return
     queue_notice(
         session, settings.smtp, kind=kind, to=to, language=language, context=context, application_id=application_id, in_reply_to=row

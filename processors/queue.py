@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import date
+from dataclasses import dataclass
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import func
+from sqlalchemy import and_, func, or_, tuple_
 from sqlmodel import Session, col, select
 
 from core.errors import NotFound
@@ -24,6 +25,7 @@ from core.models import (
 )
 from processors.business_days import SERVICE_LEVEL_DAYS, business_days_between
 from processors.pipeline import reference
+from processors.rules.business_number import normalise_bn
 from processors.states import OPEN_STATES
 
 
@@ -114,6 +116,7 @@ def _summary(application: Application, findings: list[dict[str, str]]) -> dict[s
         "received_at": application.received_at.isoformat(),
         "due_on": application.due_on.isoformat() if application.due_on else None,
         "assigned_officer": application.assigned_officer,
+        "delivery_problem": application.delivery_problem,
         "findings": findings,
     }
 
@@ -132,3 +135,135 @@ def _findings_by_submission(session: Session, submission_ids: list[int]) -> dict
 
 def _iso(value: Any) -> str | None:
     return value.isoformat() if value else None
+
+
+# The console's queue: filters, search and keyset pagination over (received_at, id), oldest first.
+
+REQUEST_KINDS = ("exporter", "association")
+COUNT_LIMIT = 1_000
+
+
+@dataclass(frozen=True)
+class QueueFilters:
+    state: AppState | None = None
+    request_kind: str | None = None  # exporter | association (a provider applies for an exporter)
+    language: str | None = None
+    assigned_officer: str | None = None
+    search: str | None = None  # a business number (prefix) or part of a legal name
+
+
+@dataclass(frozen=True)
+class QueuePage:
+    rows: list[dict[str, Any]]
+    total: int  # at most COUNT_LIMIT + 1: counting every match of a broad filter costs more than it tells
+    next_cursor: str | None  # the last row's position: pass as `after` for the next page
+    previous_cursor: str | None  # the first row's position: pass as `before` for the previous page
+
+
+def queue_page(
+    session: Session,
+    filters: QueueFilters = QueueFilters(),
+    *,
+    after: str | None = None,
+    before: str | None = None,
+    page_size: int = 50,
+    today: date | None = None,
+) -> QueuePage:
+    """One page of applications, oldest first, each with its age in business days and its service-level standing."""
+    today = today or date.today()
+    bind = session.get_bind()
+    conditions = _filter_conditions(filters, case_insensitive_like=bind.dialect.name == "sqlite")
+    position = tuple_(col(Application.received_at), col(Application.id))
+    query = select(Application).where(*conditions)
+    backwards = before is not None and after is None
+    if after is not None:
+        query = query.where(position > tuple_(*_cursor_values(after)))
+    elif before is not None:
+        query = query.where(position < tuple_(*_cursor_values(before)))
+    if backwards:
+        query = query.order_by(col(Application.received_at).desc(), col(Application.id).desc())
+    else:
+        query = query.order_by(col(Application.received_at), col(Application.id))
+    applications = list(session.exec(query.limit(page_size + 1)))
+    more = len(applications) > page_size
+    applications = applications[:page_size]
+    if backwards:
+        applications.reverse()
+    findings = _findings_by_submission(session, [a.latest_submission_id for a in applications if a.latest_submission_id])
+    rows = [_queue_row(a, findings.get(a.latest_submission_id or -1, []), today) for a in applications]
+    matching = select(Application.id).where(*conditions).limit(COUNT_LIMIT + 1).subquery()
+    total = session.exec(select(func.count()).select_from(matching)).one()
+    has_next = backwards or more
+    has_previous = more if backwards else after is not None
+    return QueuePage(
+        rows=rows,
+        total=total,
+        next_cursor=_cursor(applications[-1]) if applications and has_next else None,
+        previous_cursor=_cursor(applications[0]) if applications and has_previous else None,
+    )
+
+
+def _filter_conditions(filters: QueueFilters, case_insensitive_like: bool = False) -> list[Any]:
+    conditions: list[Any] = []
+    if filters.state is not None:
+        conditions.append(Application.state == filters.state)
+    if filters.request_kind == "association":
+        conditions.append(col(Application.provider_business_number).is_not(None))
+    elif filters.request_kind == "exporter":
+        conditions.append(col(Application.provider_business_number).is_(None))
+    if filters.language:
+        conditions.append(Application.language == filters.language)
+    if filters.assigned_officer:
+        conditions.append(Application.assigned_officer == filters.assigned_officer)
+    search = (filters.search or "").strip()
+    if search:
+        number = normalise_bn(search)
+        if number[:1].isdigit():
+            # a range rather than LIKE, so the business-number indexes answer it
+            upper = number[:-1] + chr(ord(number[-1]) + 1)
+            conditions.append(
+                or_(
+                    and_(col(Application.exporter_business_number) >= number, col(Application.exporter_business_number) < upper),
+                    and_(col(Application.provider_business_number) >= number, col(Application.provider_business_number) < upper),
+                )
+            )
+        else:
+            pattern = f"%{_like_escaped(search)}%"
+            name = col(Application.legal_name)
+            # SQLite's LIKE already ignores case; elsewhere ask for it (PostgreSQL: ILIKE)
+            conditions.append(name.like(pattern, escape="\\") if case_insensitive_like else name.ilike(pattern, escape="\\"))
+    return conditions
+
+
+def _like_escaped(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _cursor(application: Application) -> str:
+    return f"{application.received_at.replace(tzinfo=None).isoformat()}_{application.id}"
+
+
+def _cursor_values(cursor: str) -> tuple[datetime, int]:
+    stamp, _, number = cursor.rpartition("_")
+    try:
+        return datetime.fromisoformat(stamp), int(number)
+    except ValueError as exc:
+        raise NotFound(f"not a queue position: {cursor!r}") from exc
+
+
+def _queue_row(application: Application, findings: list[dict[str, str]], today: date) -> dict[str, Any]:
+    row = _summary(application, findings)
+    row["request_kind"] = "association" if application.provider_business_number else "exporter"
+    row["age_business_days"] = business_days_between(application.received_at.date(), today)
+    row["service_level"] = service_level_standing(application, today)
+    row["claim_until"] = _iso(application.claim_until)
+    return row
+
+
+def service_level_standing(application: Application, today: date) -> str | None:
+    """overdue, due_today or on_time for an open application; None once decided."""
+    if application.state not in OPEN_STATES or application.due_on is None:
+        return None
+    if application.due_on < today:
+        return "overdue"
+    return "due_today" if application.due_on == today else "on_time"

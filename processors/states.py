@@ -14,7 +14,8 @@ TRANSITIONS: dict[AppState, frozenset[AppState]] = {
     S.needs_info: frozenset({S.needs_info, S.pending_review, S.rejected}),
     S.pending_review: frozenset({S.pending_review, S.needs_info, S.approved, S.rejected}),
     S.approved: frozenset(),
-    S.rejected: frozenset(),
+    # a supervisor may reopen a rejection; an approval has sent a code, so it stays
+    S.rejected: frozenset({S.pending_review}),
 }
 OPEN_STATES = (S.received, S.needs_info, S.pending_review)
 

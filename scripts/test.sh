@@ -14,4 +14,20 @@ if [ ! -x /usr/sbin/dovecot ]; then
     fi
 fi
 
+if ! command -v openssl >/dev/null && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "installing Debian's openssl for the SMTP TLS tests (self-signed certificates)..."
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends openssl >/dev/null
+fi
+
+if [ ! -x /usr/lib/chromium/chromium ]; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+        echo "installing Debian's chromium for the console's browser tests..."
+        apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+    else
+        echo "note: Chromium is not installed and cannot be installed here (needs root on Debian); the browser tests will be skipped"
+    fi
+fi
+
 exec .venv/bin/python -m pytest "$@"

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import os
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+import flow
 from demo.mailservers import PymapServer, SmtpSink
+from postgres import PostgresCluster, postgres_missing_reason
 from servers import DovecotServer, ImapAccount, dovecot_missing_reason, fresh_account
 
 
@@ -69,3 +72,33 @@ def smtp_sink(tmp_path: Path) -> Iterator[SmtpSink]:
     """A running SMTP sink that also files messages in `tmp_path / "sent"`."""
     with SmtpSink(maildir=tmp_path / "sent") as sink:
         yield sink
+
+
+@pytest.fixture(scope="session")
+def postgres_cluster() -> Iterator[PostgresCluster | None]:
+    """With CERS_TEST_DATABASE=postgresql, one throwaway cluster for the session; else None (SQLite)."""
+    if os.environ.get("CERS_TEST_DATABASE") != "postgresql":
+        yield None
+        return
+    reason = postgres_missing_reason()
+    if reason:
+        pytest.fail(f"CERS_TEST_DATABASE=postgresql but {reason}", pytrace=False)
+    cluster = PostgresCluster().start()
+    yield cluster
+    cluster.stop()
+
+
+@pytest.fixture(autouse=True)
+def test_database(postgres_cluster: PostgresCluster | None) -> Iterator[None]:
+    """Each test gets its own empty PostgreSQL database when the suite runs on PostgreSQL."""
+    if postgres_cluster is None:
+        yield
+        return
+    name = f"t_{uuid.uuid4().hex[:16]}"
+    postgres_cluster.execute(f"CREATE DATABASE {name}")
+    flow.DATABASE_URL = postgres_cluster.url(name)
+    try:
+        yield
+    finally:
+        flow.DATABASE_URL = None
+        postgres_cluster.execute(f"DROP DATABASE {name} WITH (FORCE)")

@@ -17,6 +17,8 @@ from servers import ImapAccount
 
 ROOT = Path(__file__).resolve().parent.parent
 SETTINGS_FILE = ROOT / "settings.toml"
+# Set per test by the test_database fixture when the suite runs on PostgreSQL.
+DATABASE_URL: str | None = None
 
 
 def flow_environment(storage: Path, imap: ImapAccount, smtp: SmtpSink) -> dict[str, str]:
@@ -29,6 +31,7 @@ def flow_environment(storage: Path, imap: ImapAccount, smtp: SmtpSink) -> dict[s
         "CERS_SMTP__HOST": smtp.host,
         "CERS_SMTP__PORT": str(smtp.port),
         "CERS_STORAGE__PATH": str(storage),
+        **({"CERS_DATABASE__URL": DATABASE_URL} if DATABASE_URL else {}),
     }
 
 
@@ -47,11 +50,11 @@ def run_until_idle(runner: Runner, max_passes: int = 5) -> list[PassReport]:
     raise AssertionError(f"still busy after {max_passes} passes: {reports[-1]}")
 
 
-def cli(env: dict[str, str], *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    """Run the cers-intake console script with only the given CERS_ variables."""
+def cli(env: dict[str, str], *args: str, check: bool = True, input: str | None = None) -> subprocess.CompletedProcess[str]:
+    """Run the cers-intake console script with only the given CERS_ variables (and input on its stdin)."""
     clean = {k: v for k, v in os.environ.items() if not k.startswith("CERS_")}
     script = Path(sys.executable).with_name("cers-intake")
-    result = subprocess.run([str(script), *args], env={**clean, **env}, capture_output=True, text=True, timeout=120)
+    result = subprocess.run([str(script), *args], env={**clean, **env}, capture_output=True, text=True, timeout=120, input=input)
     if check and result.returncode != 0:
         raise AssertionError(f"cers-intake {' '.join(args)} exited {result.returncode}: {result.stderr}")
     return result

@@ -61,10 +61,10 @@ log_path = {dir}/dovecot.log
 info_log_path = {dir}/dovecot.log
 ssl = no
 disable_plaintext_auth = no
-auth_mechanisms = plain login
+auth_mechanisms = plain login{oauth_mechanisms}
 auth_failure_delay = 0
 mail_fsync = never
-{user_settings}passdb {{
+{user_settings}{oauth_passdb}passdb {{
   driver = passwd-file
   args = scheme=PLAIN username_format=%u {dir}/users/%u
 }}
@@ -105,7 +105,9 @@ class DovecotServer:
         port: int = 0,
         username: str = "intake",
         password: str = "intakepass",
+        oauth2_introspection_url: str | None = None,
     ) -> None:
+        self.oauth2_introspection_url = oauth2_introspection_url
         self._own_dir = base_dir is None
         self.base_dir = Path(base_dir or tempfile.mkdtemp(prefix="dovecot-"))
         self.host = "127.0.0.1"
@@ -156,9 +158,20 @@ class DovecotServer:
                 "first_valid_uid = 1\n"
             )
             uid_args, chroot = "", "\n  chroot ="
+        oauth_mechanisms, oauth_passdb = "", ""
+        if self.oauth2_introspection_url:
+            (d / "oauth2.conf.ext").write_text(
+                "introspection_mode = post\n"
+                f"introspection_url = {self.oauth2_introspection_url}\n"
+                "username_attribute = username\nactive_attribute = active\nactive_value = true\n"
+            )
+            oauth_mechanisms = " xoauth2 oauthbearer"
+            oauth_passdb = (
+                f"passdb {{\n  driver = oauth2\n  mechanisms = xoauth2 oauthbearer\n  args = {d}/oauth2.conf.ext\n}}\n"
+            )
         self.config_path.write_text(_CONFIG.format(
             dir=d, port=self.port, user_settings=user_settings, uid_args=uid_args,
-            chroot=chroot,
+            chroot=chroot, oauth_mechanisms=oauth_mechanisms, oauth_passdb=oauth_passdb,
         ))
 
     def start(self) -> Self:

@@ -33,12 +33,10 @@ def test_revision_detected_and_choices_canonical(profile: str, language: str) ->
     assert form.get("request_type") == ("cers" if profile == "bsf831-fr" else None)
 
 
-def test_blank_template_reads_as_empty_values() -> None:
-    form = parse_pdf(draw_template())
-    assert isinstance(form, Bsf831Form)
-    assert form.get("exporter.business_number") is None
-    assert form.get("language") is None
-    assert form.get("certification.signed") == "no"
+def test_blank_template_is_not_a_filled_form() -> None:
+    result = parse_pdf(draw_template())
+    assert isinstance(result, NotAForm)
+    assert (result.kind, result.revision) == ("blank_form", "bsf831-en")
 
 
 def test_odd_whitespace_is_normalised() -> None:

@@ -18,7 +18,7 @@ from demo.samples import application_email, plain_email
 from flow import flow_settings, parsed, run_until_idle, text_of
 from processors.decisions import approve, reject, request_info
 from core.errors import DecisionError
-from servers import ImapAccount, imap_append
+from servers import ImapAccount, connect, imap_append
 
 
 @pytest.fixture
@@ -49,6 +49,9 @@ def test_a_failing_message_is_retried_then_quarantined_and_others_go_on(
     assert rows["poison"].attempts == 3 and "boom" in (rows["poison"].last_error or "")
     assert rows["fine"].status == MessageStatus.processed
     assert len(audit) == 1
+    with connect(pymap_server) as client:
+        counts = {folder: len(client.select_folder(folder) and client.search("ALL")) for folder in ("INBOX", "Processed", "Quarantine")}
+    assert counts == {"INBOX": 0, "Processed": 1, "Quarantine": 1}
     assert [m[1] for m in smtp_sink.wait_for(1)] == [["good@example.ca"]]
 
 
@@ -124,7 +127,9 @@ def test_activation_code_never_reaches_logs_and_is_redacted_once_sent(runner: Ru
 
 def test_smtp_refusal_fails_the_notice_and_an_outage_defers_it(tmp_path: Path, pymap_server: ImapAccount) -> None:
     with SmtpSink(reject_rcpt={"refused@example.ca"}) as sink:
-        runner = Runner(flow_settings(tmp_path / "var", pymap_server, sink))
+        quick_retry = {"retry_first_seconds": 0.01, "retry_max_seconds": 0.01}
+        settings = flow_settings(tmp_path / "var", pymap_server, sink)
+        runner = Runner(settings.model_copy(update={"outbox": settings.outbox.model_copy(update=quick_retry)}))
         imap_append(pymap_server, plain_email(sender="refused@example.ca", subject="q", body="x"))
         run_until_idle(runner)
     with Session(runner.engine) as session:

@@ -23,6 +23,7 @@ class FieldSpec:
     label_fr: str
     choices: dict[str, str] = field(default_factory=dict)
     inferred: bool = False
+    xfa: str | None = None
 
 
 @dataclass(frozen=True)
@@ -34,6 +35,8 @@ class Profile:
     detect_present: tuple[str, ...]
     detect_absent: tuple[str, ...]
     fields: tuple[FieldSpec, ...]
+    detect_xfa_present: tuple[str, ...] = ()
+    detect_xfa_absent: tuple[str, ...] = ()
 
     def field(self, key: str) -> FieldSpec:
         for spec in self.fields:
@@ -62,6 +65,7 @@ def load_profile(path: Path) -> Profile:
                 label_fr=raw["label_fr"],
                 choices=dict(raw.get("choices", {})),
                 inferred=bool(raw.get("inferred", False)),
+                xfa=raw.get("xfa"),
             )
         )
     return Profile(
@@ -70,6 +74,8 @@ def load_profile(path: Path) -> Profile:
         detect_present=tuple(data.get("detect_present", ())),
         detect_absent=tuple(data.get("detect_absent", ())),
         fields=tuple(specs),
+        detect_xfa_present=tuple(data.get("detect_xfa_present", ())),
+        detect_xfa_absent=tuple(data.get("detect_xfa_absent", ())),
     )
 
 

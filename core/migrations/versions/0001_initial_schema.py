@@ -16,6 +16,16 @@ depends_on = None
 
 
 def upgrade() -> None:
+    op.create_table('alert_state',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('condition', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+    sa.Column('active', sa.Boolean(), nullable=False),
+    sa.Column('detail', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
+    sa.Column('since', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
+    sa.Column('last_sent_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('condition')
+    )
     op.create_table('application',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('state', sa.Enum('received', 'needs_info', 'pending_review', 'approved', 'rejected', name='appstate', native_enum=False, length=32), nullable=False),
@@ -27,14 +37,20 @@ def upgrade() -> None:
     sa.Column('sender', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
     sa.Column('latest_submission_id', sa.Integer(), nullable=True),
     sa.Column('assigned_officer', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
+    sa.Column('claim_until', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
     sa.Column('received_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
     sa.Column('updated_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
     sa.Column('due_on', sa.Date(), nullable=True),
+    sa.Column('delivery_problem', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
     sa.PrimaryKeyConstraint('id')
     )
     with op.batch_alter_table('application', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_application_assigned_officer'), ['assigned_officer'], unique=False)
         batch_op.create_index(batch_op.f('ix_application_exporter_business_number'), ['exporter_business_number'], unique=False)
+        batch_op.create_index(batch_op.f('ix_application_provider_business_number'), ['provider_business_number'], unique=False)
+        batch_op.create_index('ix_application_received', ['received_at', 'id'], unique=False)
         batch_op.create_index(batch_op.f('ix_application_state'), ['state'], unique=False)
+        batch_op.create_index('ix_application_state_received', ['state', 'received_at', 'id'], unique=False)
 
     op.create_table('inbound_message',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -42,7 +58,7 @@ def upgrade() -> None:
     sa.Column('folder', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
     sa.Column('uidvalidity', sa.BigInteger(), nullable=False),
     sa.Column('uid', sa.BigInteger(), nullable=False),
-    sa.Column('sha256', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+    sa.Column('sha256', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
     sa.Column('size', sa.Integer(), nullable=False),
     sa.Column('message_id', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
     sa.Column('in_reply_to', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
@@ -58,6 +74,8 @@ def upgrade() -> None:
     sa.Column('last_error', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
     sa.Column('received_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
     sa.Column('processed_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
+    sa.Column('closed_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
+    sa.Column('closed_by', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('mailbox', 'uidvalidity', 'uid')
     )
@@ -77,6 +95,19 @@ def upgrade() -> None:
     sa.Column('last_poll_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('mailbox', 'folder')
+    )
+    op.create_table('officer',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('name', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+    sa.Column('role', sa.Enum('monitor', 'officer', 'supervisor', name='officerrole', native_enum=False, length=32), nullable=False),
+    sa.Column('password_hash', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+    sa.Column('active', sa.Boolean(), nullable=False),
+    sa.Column('failed_sign_ins', sa.Integer(), nullable=False),
+    sa.Column('locked_until', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
+    sa.Column('last_sign_in_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
+    sa.Column('created_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('name')
     )
     op.create_table('account',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -141,18 +172,26 @@ def upgrade() -> None:
     sa.Column('subject', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
     sa.Column('raw', sa.LargeBinary(), nullable=False),
     sa.Column('raw_redacted', sa.LargeBinary(), nullable=True),
-    sa.Column('status', sa.Enum('pending', 'sent', 'failed', name='noticestatus', native_enum=False, length=32), nullable=False),
+    sa.Column('bounce_message_id', sa.Integer(), nullable=True),
+    sa.Column('status', sa.Enum('pending', 'sent', 'failed', 'undeliverable', name='noticestatus', native_enum=False, length=32), nullable=False),
     sa.Column('attempts', sa.Integer(), nullable=False),
     sa.Column('last_error', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
     sa.Column('created_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
     sa.Column('sent_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
+    sa.Column('next_attempt_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
+    sa.Column('last_attempt_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
+    sa.Column('claimed_by', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
+    sa.Column('claim_until', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
+    sa.Column('failed_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
     sa.ForeignKeyConstraint(['application_id'], ['application.id'], ),
+    sa.ForeignKeyConstraint(['bounce_message_id'], ['inbound_message.id'], ),
     sa.ForeignKeyConstraint(['inbound_message_id'], ['inbound_message.id'], ),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('message_id')
     )
     with op.batch_alter_table('notice', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_notice_application_id'), ['application_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_notice_next_attempt_at'), ['next_attempt_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_notice_status'), ['status'], unique=False)
         batch_op.create_index(batch_op.f('ix_notice_to_address'), ['to_address'], unique=False)
 
@@ -216,6 +255,7 @@ def downgrade() -> None:
     with op.batch_alter_table('notice', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_notice_to_address'))
         batch_op.drop_index(batch_op.f('ix_notice_status'))
+        batch_op.drop_index(batch_op.f('ix_notice_next_attempt_at'))
         batch_op.drop_index(batch_op.f('ix_notice_application_id'))
 
     op.drop_table('notice')
@@ -229,6 +269,7 @@ def downgrade() -> None:
     op.drop_table('audit_event')
     op.drop_table('association')
     op.drop_table('account')
+    op.drop_table('officer')
     op.drop_table('mailbox_state')
     with op.batch_alter_table('inbound_message', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_inbound_message_status'))
@@ -237,7 +278,12 @@ def downgrade() -> None:
 
     op.drop_table('inbound_message')
     with op.batch_alter_table('application', schema=None) as batch_op:
+        batch_op.drop_index('ix_application_state_received')
         batch_op.drop_index(batch_op.f('ix_application_state'))
+        batch_op.drop_index('ix_application_received')
+        batch_op.drop_index(batch_op.f('ix_application_provider_business_number'))
         batch_op.drop_index(batch_op.f('ix_application_exporter_business_number'))
+        batch_op.drop_index(batch_op.f('ix_application_assigned_officer'))
 
     op.drop_table('application')
+    op.drop_table('alert_state')

@@ -1,0 +1,169 @@
+"""Intake benchmarks on a real Dovecot: poll cost with 50,000 processed messages, and IDLE pick-up delay.
+
+Run: .venv/bin/python bench/intake_bench.py [--messages 50000] [--samples 20]   (as root, Dovecot installed)
+Each figure is printed next to a baseline measured in the same run, with their ratio.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests"))
+
+from imapclient import IMAPClient  # noqa: E402
+from sqlalchemy import insert  # noqa: E402
+
+from core.db import session_scope  # noqa: E402
+from core.log import configure_logging  # noqa: E402
+from core.models import InboundMessage, MailboxState  # noqa: E402
+from core.runner import Runner  # noqa: E402
+from core.settings import load_settings  # noqa: E402
+from demo.forms import fill_form, sample_values  # noqa: E402
+from demo.mailservers import SmtpSink  # noqa: E402
+from demo.samples import application_email, plain_email  # noqa: E402
+from intake.connection import imap_connection  # noqa: E402
+from intake.fetcher import fetch_new_messages  # noqa: E402
+from servers import DovecotServer, fresh_account  # noqa: E402
+
+
+def settings_for(account, sink: SmtpSink, storage: Path, **mailbox: str):  # type: ignore[no-untyped-def]
+    env = {
+        "CERS_MAILBOX__HOST": account.host, "CERS_MAILBOX__PORT": str(account.port),
+        "CERS_MAILBOX__USERNAME": account.username, "CERS_MAILBOX__PASSWORD": account.password,
+        "CERS_SMTP__PORT": str(sink.port), "CERS_STORAGE__PATH": str(storage),
+        "CERS_SETTINGS": str(ROOT / "settings.toml"), "CERS_LOGGING__LEVEL": "warning",
+    }
+    env.update({f"CERS_MAILBOX__{k.upper()}": v for k, v in mailbox.items()})
+    settings = load_settings(environ=env)
+    configure_logging(settings.logging)
+    return settings
+
+
+def fill_maildir(account, count: int) -> None:  # type: ignore[no-untyped-def]
+    """Drop count messages straight into the account's Maildir (as delivery would), owned by Dovecot's user."""
+    import os
+    import shutil
+
+    with IMAPClient(account.host, account.port, ssl=False) as client:
+        client.login(account.username, account.password)
+        client.select_folder("INBOX")  # Dovecot creates the Maildir, owned by its user
+    new = account.maildir / "new"
+    new.mkdir(parents=True, exist_ok=True)
+    body = plain_email(sender="old@example.ca", subject="processed long ago", body="x")
+    for n in range(count):
+        path = new / f"{1700000000 + n}.M{n}P1.bench"
+        path.write_bytes(body.replace(b"processed long ago", f"processed long ago {n}".encode()))
+        if os.geteuid() == 0:
+            shutil.chown(path, "nobody", "nogroup")
+
+
+def timed_polls(runner: Runner, rounds: int) -> list[float]:
+    times = []
+    with imap_connection(runner.settings.mailbox) as client:
+        for _ in range(rounds):
+            started = time.perf_counter()
+            fetch_new_messages(client, settings=runner.settings.mailbox, engine=runner.engine, blobs=runner.blobs)
+            times.append(time.perf_counter() - started)
+    return times
+
+
+def poll_cost(server: DovecotServer, sink: SmtpSink, work: Path, count: int, rounds: int) -> None:
+    empty = fresh_account("dovecot", server)
+    full = fresh_account("dovecot", server)
+    fill_maildir(full, count)
+    runners = {}
+    for name, account in (("empty", empty), ("full", full)):
+        runner = Runner(settings_for(account, sink, work / name, processed_folder=""))
+        runners[name] = runner
+    with IMAPClient(full.host, full.port, ssl=False) as client:
+        client.login(full.username, full.password)
+        uidvalidity = int(client.select_folder("INBOX")[b"UIDVALIDITY"])
+        uids = client.search("ALL")
+    full_runner = runners["full"]
+    with session_scope(full_runner.engine) as session:
+        session.execute(insert(InboundMessage), [
+            {"mailbox": "applications", "folder": "INBOX", "uidvalidity": uidvalidity, "uid": uid, "sha256": f"{uid:064x}",
+             "size": 1, "status": "processed", "moved": True, "attempts": 0, "received_at": time_now()} for uid in uids
+        ])
+        session.add(MailboxState(mailbox="applications", folder="INBOX", uidvalidity=uidvalidity, last_uid=max(uids)))
+    empty_times = timed_polls(runners["empty"], rounds)
+    full_times = timed_polls(full_runner, rounds)
+    with IMAPClient(full.host, full.port, ssl=False) as client:
+        client.login(full.username, full.password)
+        client.select_folder("INBOX")
+        started = time.perf_counter()
+        for _ in range(rounds):
+            client.search("ALL")
+        naive = (time.perf_counter() - started) / rounds
+    e, f = statistics.median(empty_times), statistics.median(full_times)
+    print(f"poll cost, {len(uids)} processed messages in the folder vs an empty folder ({rounds} polls each, median):")
+    print(f"  empty folder          {e * 1000:8.2f} ms   (baseline)")
+    print(f"  {len(uids)} processed     {f * 1000:8.2f} ms   ratio {f / e:5.2f}")
+    print(f"  (a SEARCH ALL alone on the full folder takes {naive * 1000:.2f} ms, {naive / e:.1f}x an empty poll)")
+
+
+def time_now():  # type: ignore[no-untyped-def]
+    from core.models import utcnow
+
+    return utcnow()
+
+
+def pickup_delay(server: DovecotServer, sink: SmtpSink, work: Path, samples: int) -> None:
+    account = fresh_account("dovecot", server)
+    runner = Runner(settings_for(account, sink, work / "pickup", poll_interval="120", lease_seconds="600"))
+    pdf = fill_form(sample_values("valid"))
+    thread = threading.Thread(target=runner.run_forever, daemon=True)
+    thread.start()
+    time.sleep(1.5)
+    delays, raw_idle = [], []
+    watcher = IMAPClient(account.host, account.port, ssl=False)
+    watcher.login(account.username, account.password)
+    watcher.select_folder("INBOX")
+    appender = IMAPClient(account.host, account.port, ssl=False)
+    appender.login(account.username, account.password)
+    try:
+        for n in range(samples):
+            sink.clear()
+            watcher.idle()
+            started = time.perf_counter()
+            appender.append("INBOX", application_email(pdf, sender=f"a{n}@exporter.example"))
+            while not any(r[1] == b"EXISTS" for r in watcher.idle_check(timeout=5)):
+                pass
+            raw_idle.append(time.perf_counter() - started)
+            watcher.idle_done()
+            sink.wait_for(1, timeout=30)
+            delays.append(time.perf_counter() - started)
+            time.sleep(0.3)
+    finally:
+        runner.stop()
+        thread.join(timeout=15)
+        watcher.logout()
+        appender.logout()
+    q = lambda values, p: statistics.quantiles(values, n=100)[p - 1]  # noqa: E731
+    print(f"pick-up delay under IDLE, APPEND to acknowledgment accepted by the SMTP sink ({samples} samples):")
+    print(f"  bare IDLE notification  p50 {statistics.median(raw_idle) * 1000:7.1f} ms  p95 {q(raw_idle, 95) * 1000:7.1f} ms  (baseline)")
+    print(f"  cers-intake pick-up     p50 {statistics.median(delays) * 1000:7.1f} ms  p95 {q(delays, 95) * 1000:7.1f} ms  "
+          f"ratio p50 {statistics.median(delays) / statistics.median(raw_idle):.2f}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--messages", type=int, default=50_000)
+    parser.add_argument("--rounds", type=int, default=20)
+    parser.add_argument("--samples", type=int, default=20)
+    args = parser.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="cers-bench-"))
+    with DovecotServer() as server, SmtpSink() as sink:
+        pickup_delay(server, sink, work, args.samples)
+        poll_cost(server, sink, work, args.messages, args.rounds)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""The officer console: web pages over the same functions the command line uses."""

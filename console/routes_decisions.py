@@ -1,0 +1,151 @@
+"""Claims and decisions. Each decision asks for confirmation first; the functions are the CLI's own."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import Response
+from sqlmodel import Session
+
+from console.auth import csrf_protect, deciding_officer, supervisor
+from console.i18n import translator
+from console.web import Console, console_of, flash, language_of, redirect, render
+from core.db import session_scope
+from core.errors import IntakeError
+from core.models import Officer
+from processors import decisions
+from processors.queue import application_detail
+
+router = APIRouter(dependencies=[Depends(csrf_protect)])
+
+
+@dataclass(frozen=True)
+class Action:
+    name: str  # the translation key and the URL's last part
+    text_field: str | None  # reason | message | None
+    claims: bool  # the confirmation step claims the application for the officer
+
+
+ACTIONS = {
+    "approve": Action("approve", None, True),
+    "reject": Action("reject", "reason", True),
+    "request-info": Action("request_info", "message", True),
+    "reissue-code": Action("reissue_code", None, False),
+    "reopen": Action("reopen", "reason", False),
+}
+
+
+@router.post("/applications/{application_id}/claim")
+def claim(request: Request, application_id: int, officer: Officer = Depends(deciding_officer)) -> Response:
+    console = console_of(request)
+    t = translator(language_of(request))
+    try:
+        with session_scope(console.engine) as db:
+            until = decisions.claim(db, application_id, officer=officer.name, minutes=console.settings.console.claim_minutes)
+            reference = application_detail(db, application_id)["reference"]
+        flash(request, t("claimed_flash", reference=reference, until=until.strftime("%H:%M UTC")))
+    except IntakeError as exc:
+        flash(request, t("error", message=str(exc)), "error")
+    return redirect(f"/applications/{application_id}")
+
+
+@router.post("/applications/{application_id}/release")
+def release(request: Request, application_id: int, officer: Officer = Depends(deciding_officer)) -> Response:
+    console = console_of(request)
+    t = translator(language_of(request))
+    try:
+        with session_scope(console.engine) as db:
+            decisions.release(db, application_id, officer=officer.name)
+        flash(request, t("released_flash", reference=f"CERS-{application_id:06d}"))
+    except IntakeError as exc:
+        flash(request, t("error", message=str(exc)), "error")
+    return redirect(f"/applications/{application_id}")
+
+
+@router.post("/applications/{application_id}/assign")
+def assign(request: Request, application_id: int, to: str = Form(""), officer: Officer = Depends(supervisor)) -> Response:
+    console = console_of(request)
+    t = translator(language_of(request))
+    try:
+        with session_scope(console.engine) as db:
+            decisions.assign(db, application_id, officer=officer.name, to=to, minutes=console.settings.console.claim_minutes)
+        flash(request, t("assigned_flash", reference=f"CERS-{application_id:06d}", who=to))
+    except IntakeError as exc:
+        flash(request, t("error", message=str(exc)), "error")
+    return redirect(f"/applications/{application_id}")
+
+
+@router.post("/applications/{application_id}/reopen")
+def reopen(request: Request, application_id: int, confirmed: str = Form(""), reason: str = Form(""), officer: Officer = Depends(supervisor)) -> Response:
+    return _decide(request, application_id, ACTIONS["reopen"], officer, confirmed == "yes", reason)
+
+
+@router.post("/applications/{application_id}/{action}")
+def decide(
+    request: Request,
+    application_id: int,
+    action: str,
+    confirmed: str = Form(""),
+    reason: str = Form(""),
+    message: str = Form(""),
+    officer: Officer = Depends(deciding_officer),
+) -> Response:
+    if action not in ACTIONS or action == "reopen":
+        return render(request, "error.html", officer, status_code=404, message=translator(language_of(request))("not_found"))
+    chosen = ACTIONS[action]
+    return _decide(request, application_id, chosen, officer, confirmed == "yes", message if chosen.text_field == "message" else reason)
+
+
+def _decide(request: Request, application_id: int, action: Action, officer: Officer, confirmed: bool, text: str) -> Response:
+    console = console_of(request)
+    t = translator(language_of(request))
+    back = f"/applications/{application_id}"
+    try:
+        with session_scope(console.engine) as db:
+            detail = application_detail(db, application_id)
+            if not confirmed:
+                if action.claims:
+                    decisions.claim(db, application_id, officer=officer.name, minutes=console.settings.console.claim_minutes)
+            else:
+                done = _carry_out(db, console, application_id, action, officer, text, detail, t)
+    except IntakeError as exc:
+        flash(request, t("error", message=str(exc)), "error")
+        return redirect(back)
+    if not confirmed:
+        email = detail["exporter_email"] if action.name in ("approve", "reissue_code") else detail["sender"]
+        return render(
+            request,
+            "confirm.html",
+            officer,
+            app=detail,
+            action=action,
+            url=f"/applications/{application_id}/{action.name.replace('_', '-')}",
+            question=t(f"confirm_{action.name}", reference=detail["reference"], email=email or "-"),
+            text=text,
+        )
+    flash(request, done)
+    return redirect(back)
+
+
+def _carry_out(
+    db: Session, console: Console, application_id: int, action: Action, officer: Officer, text: str, detail: dict[str, Any], t: Callable[..., str]
+) -> str:
+    reference = detail["reference"]
+    settings = console.settings
+    if action.name == "approve":
+        approval = decisions.approve(db, settings, application_id, officer=officer.name)
+        return t("approved_flash", reference=reference, authorization_id=approval.authorization_id)
+    if action.name == "reject":
+        decisions.reject(db, settings, application_id, officer=officer.name, reason=text)
+        return t("rejected_flash", reference=reference)
+    if action.name == "request_info":
+        decisions.request_info(db, settings, application_id, officer=officer.name, message=text)
+        return t("request_info_flash", reference=reference)
+    if action.name == "reissue_code":
+        reissue = decisions.reissue_code(db, settings, application_id, officer=officer.name)
+        return t("reissued_flash", reference=reference, expires=reissue.code_expires_at.date().isoformat())
+    decisions.reopen(db, application_id, officer=officer.name, reason=text)
+    return t("reopened_flash", reference=reference)

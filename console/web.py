@@ -1,0 +1,68 @@
+"""What every page shares: the console's state, rendering with the officer's language, flash messages."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.templating import Jinja2Templates
+from sqlalchemy.engine import Engine
+
+from console.auth import CSRF_FIELD, csrf_token
+from console.i18n import LANGUAGES, translator
+from console.officers import has_role
+from core.blobs import BlobStore
+from core.models import Officer, OfficerRole
+from core.settings import Settings
+
+TEMPLATES = Jinja2Templates(directory=Path(__file__).parent / "templates")
+
+
+@dataclass(frozen=True)
+class Console:
+    settings: Settings
+    engine: Engine
+    blobs: BlobStore
+    has_dashboard: bool
+
+
+def console_of(request: Request) -> Console:
+    return request.app.state.console  # type: ignore[no-any-return]
+
+
+def language_of(request: Request) -> str:
+    language = request.session.get("lang")
+    return language if language in LANGUAGES else "en"
+
+
+def flash(request: Request, text: str, kind: str = "info") -> None:
+    request.session.setdefault("flash", []).append({"kind": kind, "text": text})
+
+
+def redirect(url: str) -> RedirectResponse:
+    return RedirectResponse(url, status_code=303)
+
+
+def render(request: Request, template: str, officer: Officer | None, status_code: int = 200, **context: Any) -> HTMLResponse:
+    language = language_of(request)
+    messages = request.session.pop("flash", [])
+    return TEMPLATES.TemplateResponse(
+        request,
+        template,
+        {
+            "t": translator(language),
+            "lang": language,
+            "officer": officer,
+            "can_decide": officer is not None and has_role(officer, OfficerRole.officer),
+            "is_supervisor": officer is not None and has_role(officer, OfficerRole.supervisor),
+            "has_dashboard": console_of(request).has_dashboard,
+            "csrf_field": CSRF_FIELD,
+            "csrf": csrf_token(request),
+            "flashes": messages,
+            **context,
+        },
+        status_code=status_code,
+    )

@@ -1,0 +1,1 @@
+"""The monitor: the backlog at a glance (status, dashboard data), Prometheus metrics, health, and alerts."""

@@ -1,0 +1,73 @@
+"""What the monitor role's dashboard page shows: the backlog status, and the rows behind it."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from core.models import Application, Notice, NoticeStatus
+from core.settings import Settings
+from monitor.health import poll_health
+from monitor.status import backlog_status
+from processors.pipeline import reference
+from processors.states import OPEN_STATES
+
+LIST_LIMIT = 20
+
+
+def dashboard_data(session: Session, settings: Settings, *, check_mailbox: bool = True, today: date | None = None) -> dict[str, Any]:
+    """{"status": backlog_status(), "health": poll_health(), "overdue": [...], "failed_notices": [...],
+    "retrying_notices": [...], "delivery_problems": [...]}; each list oldest first, at most LIST_LIMIT rows."""
+    today = today or date.today()
+    overdue = session.exec(
+        select(Application)
+        .where(col(Application.state).in_(OPEN_STATES), col(Application.due_on) < today)
+        .order_by(col(Application.due_on), col(Application.id))
+        .limit(LIST_LIMIT)
+    )
+    failed = session.exec(
+        select(Notice).where(Notice.status == NoticeStatus.failed).order_by(col(Notice.failed_at).desc(), col(Notice.id).desc()).limit(LIST_LIMIT)
+    )
+    retrying = session.exec(
+        select(Notice)
+        .where(Notice.status == NoticeStatus.pending, col(Notice.attempts) > 0)
+        .order_by(col(Notice.created_at))
+        .limit(LIST_LIMIT)
+    )
+    problems = session.exec(
+        select(Application).where(col(Application.delivery_problem).is_not(None)).order_by(col(Application.id)).limit(LIST_LIMIT)
+    )
+    return {
+        "status": backlog_status(session, settings, check_mailbox=check_mailbox, today=today),
+        "health": poll_health(session, settings),
+        "overdue": [_application(a) for a in overdue],
+        "failed_notices": [_notice(n) for n in failed],
+        "retrying_notices": [_notice(n) for n in retrying],
+        "delivery_problems": [{**_application(a), "delivery_problem": a.delivery_problem} for a in problems],
+    }
+
+
+def _application(application: Application) -> dict[str, Any]:
+    return {
+        "id": application.id,
+        "reference": reference(application),
+        "state": application.state.value,
+        "legal_name": application.legal_name,
+        "received_at": application.received_at.isoformat(),
+        "due_on": application.due_on.isoformat() if application.due_on else None,
+    }
+
+
+def _notice(notice: Notice) -> dict[str, Any]:
+    return {
+        "id": notice.id,
+        "kind": notice.kind,
+        "application_id": notice.application_id,
+        "attempts": notice.attempts,
+        "last_error": notice.last_error,
+        "created_at": notice.created_at.isoformat(),
+        "next_attempt_at": notice.next_attempt_at.isoformat() if notice.next_attempt_at else None,
+        "failed_at": notice.failed_at.isoformat() if notice.failed_at else None,
+    }

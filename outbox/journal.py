@@ -1,0 +1,79 @@
+"""The accepted journal: a notice's Message-ID is written to disk (fsync) the moment the SMTP
+server accepts it, before the database is told. A sender that dies between the two leaves the
+line behind; the next batch reads it and records the notice as sent instead of sending it again.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import IO
+
+from core.models import utcnow
+
+
+class AcceptedJournal:
+    """An append-only file of `message-id<TAB>accepted-at` lines, locked while written or read."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._appender: IO[str] | None = None
+
+    @contextmanager
+    def _locked(self) -> Iterator[IO[str]]:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self.path.open("a+", encoding="utf-8") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield handle
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+    def record(self, message_id: str, at: datetime | None = None) -> None:
+        """Append one accepted Message-ID and make it durable before returning.
+
+        The file stays open between calls: the moment between the server's answer and the
+        write() that puts the line in the kernel (where it outlives the process) is kept short;
+        the fsync that follows makes it outlive the machine too."""
+        line = f"{message_id}\t{(at or utcnow()).isoformat()}\n"
+        if self._appender is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._appender = self.path.open("a", encoding="utf-8")
+        handle = self._appender
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            handle.write(line)
+            handle.flush()
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+        os.fsync(handle.fileno())
+
+    def close(self) -> None:
+        if self._appender is not None:
+            self._appender.close()
+            self._appender = None
+
+    @contextmanager
+    def entries(self) -> Iterator[dict[str, datetime]]:
+        """The journaled acceptances, under the lock; the file is emptied when the block succeeds."""
+        if not self.path.exists():
+            yield {}
+            return
+        with self._locked() as handle:
+            handle.seek(0)
+            found: dict[str, datetime] = {}
+            for line in handle.read().splitlines():
+                message_id, _, at = line.partition("\t")
+                if message_id:
+                    try:
+                        found[message_id] = datetime.fromisoformat(at)
+                    except ValueError:
+                        found[message_id] = utcnow()
+            yield found
+            handle.truncate(0)
+            handle.flush()
+            os.fsync(handle.fileno())

@@ -1,0 +1,76 @@
+"""Previewing a notice kind: the whole message rendered with sample values, nothing stored or sent."""
+
+from __future__ import annotations
+
+from email.message import EmailMessage
+from email.utils import formataddr
+from typing import Any
+
+import jinja2.meta
+
+from core.settings import SmtpSettings
+from outbox.render import LANGUAGES, TEMPLATES, UnknownKind, known_kinds, render_bilingual
+
+SAMPLE_CONTEXT: dict[str, Any] = {
+    "reference": "CERS-000042",
+    "legal_name": "Érable Export Inc.",
+    "authorization_id": "AB1234",
+    "activation_code": "SAMPLE-CODE-0000",
+    "expires_on": "2027-02-24",
+    "exporter_business_number": "123456782RM0001",
+    "provider_business_number": "987654321RM0001",
+    "reason": "The business number does not match the legal name.",
+    "message": "Please send a copy of your export permit.",
+    "filename": "formulaire.pdf",
+    "reason_en": "the file is not a PDF form",
+    "reason_fr": "le fichier n'est pas un formulaire PDF",
+    "findings": [
+        {"item": "3", "field": "exporter.business_number", "label_en": "Business number", "label_fr": "Numéro d'entreprise",
+         "message_en": "This item is required.", "message_fr": "Ce champ est obligatoire.", "severity": "error", "code": "required"},
+    ],
+}
+
+
+def sample_context(kind: str) -> dict[str, Any]:
+    """SAMPLE_CONTEXT, plus a visible placeholder for any variable a template uses that it lacks."""
+    context = dict(SAMPLE_CONTEXT)
+    env = jinja2.Environment()
+    for language in LANGUAGES:
+        for path in TEMPLATES.glob(f"{kind}.{language}.*.j2"):
+            for name in jinja2.meta.find_undeclared_variables(env.parse(path.read_text(encoding="utf-8"))):
+                context.setdefault(name, f"<{name}>")
+    return context
+
+
+def preview_message(kind: str, language: str, smtp: SmtpSettings) -> EmailMessage:
+    """The message as it would be stored, with sample values; UnknownKind or ValueError for bad input."""
+    if kind not in known_kinds():
+        raise UnknownKind(kind)
+    if language not in LANGUAGES:
+        raise ValueError(f"unknown language {language!r}; known: {', '.join(LANGUAGES)}")
+    rendered = render_bilingual(kind, language, sample_context(kind))
+    message = EmailMessage()
+    message["From"] = formataddr((smtp.from_name, smtp.from_address))
+    message["To"] = "applicant@example.ca"
+    message["Subject"] = rendered.subject
+    message["Auto-Submitted"] = "auto-replied"
+    message["Content-Language"] = "en, fr" if language == "en" else "fr, en"
+    message.set_content(rendered.body, charset="utf-8")
+    message.add_alternative(rendered.html, subtype="html", charset="utf-8")
+    return message
+
+
+def preview_text(message: EmailMessage, part: str = "both") -> str:
+    """Headers and decoded bodies for a terminal: part is text, html or both."""
+    lines = [f"{name}: {value}" for name, value in message.items() if name.lower() not in ("content-type", "mime-version")]
+    text = message.get_body(("plain",))
+    html = message.get_body(("html",))
+    if part == "html":
+        return html.get_content() if html is not None else ""
+    lines.append("")
+    lines.append("----- text/plain -----")
+    lines.append(text.get_content() if text is not None else "")
+    if part == "both":
+        lines.append("----- text/html -----")
+        lines.append(html.get_content() if html is not None else "")
+    return "\n".join(lines)

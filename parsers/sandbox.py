@@ -1,0 +1,121 @@
+"""Parsing a PDF in a child process with wall-clock, CPU and memory limits.
+
+A helper process (``python -m parsers.sandbox_server``) is started once and imports the reader;
+for each PDF it forks a child that sets its limits, parses and reports, so a parse costs a fork,
+not an interpreter start, and never shares the daemon's threads, sockets or database. A child that
+runs out of time, CPU or memory is killed and the PDF is refused with LimitExceeded. A helper that
+stops answering is killed and started again on the next PDF.
+"""
+
+from __future__ import annotations
+
+import atexit
+import pickle
+import struct
+import subprocess
+import sys
+import threading
+from dataclasses import dataclass
+from typing import IO, Any
+
+from parsers.errors import LimitExceeded, ParserFault
+from parsers.form import ParseResult
+
+HEADER = struct.Struct("!Q")
+GRACE_SECONDS = 5.0  # on top of the child's own wall-clock limit, for the helper to answer
+
+
+@dataclass(frozen=True)
+class Limits:
+    timeout_seconds: float = 20.0
+    cpu_seconds: int = 10
+    memory_mb: int = 1024
+    max_pages: int = 50
+
+
+def parse_sandboxed(data: bytes, limits: Limits) -> ParseResult:
+    """parse_pdf(data) run in a limited child process; its FormError, or LimitExceeded on a breach."""
+    with _lock:
+        outcome, payload = _helper().ask((data, limits), limits.timeout_seconds + GRACE_SECONDS)
+    if outcome == "result":
+        return payload  # type: ignore[no-any-return]
+    raise payload
+
+
+def write_message(stream: IO[bytes], message: Any) -> None:
+    body = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
+    stream.write(HEADER.pack(len(body)) + body)
+    stream.flush()
+
+
+def read_message(stream: IO[bytes]) -> Any:
+    header = stream.read(HEADER.size)
+    if len(header) < HEADER.size:
+        raise EOFError("the sandbox helper closed its pipe")
+    (size,) = HEADER.unpack(header)
+    body = stream.read(size)
+    if len(body) < size:
+        raise EOFError("the sandbox helper closed its pipe")
+    return pickle.loads(body)
+
+
+class _Helper:
+    def __init__(self) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "parsers.sandbox_server"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, close_fds=True
+        )
+
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def ask(self, request: Any, timeout: float) -> tuple[str, Any]:
+        assert self.process.stdin is not None and self.process.stdout is not None
+        answer: list[Any] = []
+        failure: list[BaseException] = []
+
+        def exchange() -> None:
+            try:
+                write_message(self.process.stdin, request)  # type: ignore[arg-type]
+                answer.append(read_message(self.process.stdout))  # type: ignore[arg-type]
+            except (OSError, EOFError, pickle.UnpicklingError) as exc:
+                failure.append(exc)
+
+        worker = threading.Thread(target=exchange, daemon=True)
+        worker.start()
+        worker.join(timeout)
+        if worker.is_alive() or failure or not answer:
+            self.stop()
+            if worker.is_alive():
+                raise LimitExceeded(f"reading the PDF took longer than {timeout - GRACE_SECONDS:g} seconds")
+            raise ParserFault(f"the PDF sandbox failed: {failure[0] if failure else 'no answer'}")
+        return answer[0]  # type: ignore[no-any-return]
+
+    def stop(self) -> None:
+        if self.alive():
+            self.process.kill()
+        self.process.wait()
+        for stream in (self.process.stdin, self.process.stdout):
+            if stream is not None:
+                stream.close()
+
+
+_lock = threading.Lock()
+_current: _Helper | None = None
+
+
+def _helper() -> _Helper:
+    global _current
+    if _current is None or not _current.alive():
+        if _current is not None:
+            _current.stop()  # reap it and close its pipes
+        _current = _Helper()
+    return _current
+
+
+@atexit.register
+def stop_helper() -> None:
+    """Stop the helper process (it also stops by itself when its stdin closes)."""
+    global _current
+    if _current is not None:
+        _current.stop()
+        _current = None

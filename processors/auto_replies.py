@@ -1,0 +1,28 @@
+"""Limits on automatic replies: none to robots, none where the sender asked, a daily cap per address."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import func
+from sqlmodel import Session, col, select
+
+from core.models import Notice, utcnow
+
+# Notices an officer's decision causes are answers, not automatic replies: never capped.
+DECISION_KINDS = ("activation", "rejection", "officer_request", "association_confirmation")
+
+
+def automatic_replies_today(session: Session, address: str) -> int:
+    since = utcnow() - timedelta(days=1)
+    return session.exec(
+        select(func.count()).where(
+            func.lower(Notice.to_address) == address.lower(),
+            col(Notice.created_at) >= since,
+            col(Notice.kind).not_in(DECISION_KINDS),
+        )
+    ).one()
+
+
+def under_daily_limit(session: Session, address: str, limit: int) -> bool:
+    return automatic_replies_today(session, address) < limit

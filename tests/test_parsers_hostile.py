@@ -1,0 +1,67 @@
+"""At least 200 generated hostile PDFs, each read in the sandbox: a typed result or a typed error, never a crash."""
+
+from __future__ import annotations
+
+import time
+
+from core.errors import FormError
+from hostile_pdfs import STILL_A_FORM, hostile_pdfs
+from parsers.errors import LimitExceeded, ParserFault
+from parsers.form import Bsf831Form, NotAForm
+from parsers.sandbox import Limits, parse_sandboxed
+
+LIMITS = Limits(timeout_seconds=10, cpu_seconds=5, memory_mb=512, max_pages=50)
+
+
+def test_hostile_pdfs_cost_one_item_each() -> None:
+    outcomes: dict[str, str] = {}
+    started = time.monotonic()
+    for name, data, family in hostile_pdfs():
+        try:
+            result = parse_sandboxed(data, LIMITS)
+            outcomes[name] = type(result).__name__
+            assert isinstance(result, Bsf831Form | NotAForm), name
+            if family in STILL_A_FORM:  # scripts and attachments are ignored, never run or extracted
+                assert isinstance(result, Bsf831Form) and result.exporter_business_number == "123456782RM0001", name
+        except ParserFault as exc:
+            raise AssertionError(f"{name}: the reader failed in an unexpected way: {exc}") from exc
+        except FormError as exc:
+            outcomes[name] = type(exc).__name__
+    assert len(outcomes) >= 200
+    assert time.monotonic() - started < 60
+    assert outcomes["kids_repeat_5000"] == LimitExceeded.__name__
+    assert outcomes["truncated_16_of_32"] in ("DamagedPdf", "Bsf831Form", "NotAForm")
+
+
+def test_a_parse_past_the_wall_clock_limit_is_a_limit_breach() -> None:
+    data = next(d for name, d, _ in hostile_pdfs() if name == "content_bomb_128mb")
+    started = time.monotonic()
+    try:
+        parse_sandboxed(data, Limits(timeout_seconds=0.05, cpu_seconds=5, memory_mb=512))
+    except LimitExceeded as exc:
+        assert "longer than 0.05 seconds" in str(exc)
+    else:
+        raise AssertionError("no limit breached")
+    assert time.monotonic() - started < 5
+
+
+def test_a_child_over_its_memory_limit_is_a_limit_breach() -> None:
+    try:
+        data = next(d for name, d, _ in hostile_pdfs() if name == "content_bomb_48mb")
+        parse_sandboxed(data, Limits(memory_mb=96))
+    except LimitExceeded as exc:
+        assert "MB" in str(exc)
+    else:
+        raise AssertionError("no limit breached")
+
+
+def test_a_dead_helper_is_started_again() -> None:
+    from parsers import sandbox
+    from pdf_fixtures import fixture
+
+    assert isinstance(parse_sandboxed(fixture("acroform"), LIMITS), Bsf831Form)
+    helper = sandbox._helper()
+    helper.process.kill()
+    helper.process.wait()
+    assert isinstance(parse_sandboxed(fixture("acroform"), LIMITS), Bsf831Form)
+    assert sandbox._helper() is not helper
