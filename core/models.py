@@ -180,6 +180,9 @@ class Notice(SQLModel, table=True):
     last_attempt_at: datetime | None = None
     claimed_by: str | None = None
     claim_until: datetime | None = None
+    # set just before the message is handed to the SMTP server, cleared with the outcome: a notice
+    # still marked after its sender died may or may not have been delivered, and is never resent
+    sending_since: datetime | None = None
     failed_at: datetime | None = None
 
 

@@ -33,6 +33,7 @@ def _due(now: datetime) -> tuple[ColumnElement[bool], ...]:
     c = _table.c
     return (
         c.status == NoticeStatus.pending,
+        c.sending_since.is_(None),
         or_(c.next_attempt_at.is_(None), c.next_attempt_at <= now),
         or_(c.claim_until.is_(None), c.claim_until < now),
     )
@@ -77,6 +78,21 @@ def release_dead_claims(engine: Engine, now: datetime) -> int:
             update(_table).where(c.claimed_by.in_(dead)).values(claimed_by=None, claim_until=None)
         )
     return int(result.rowcount or 0)
+
+
+def interrupted_sends(engine: Engine, now: datetime) -> list[int]:
+    """Notices a sender began handing to the SMTP server and never finished (it died): no live claim left."""
+    c = _table.c
+    with engine.begin() as connection:
+        return list(
+            connection.execute(
+                select(c.id).where(
+                    c.status == NoticeStatus.pending,
+                    c.sending_since.is_not(None),
+                    or_(c.claim_until.is_(None), c.claim_until < now),
+                )
+            ).scalars()
+        )
 
 
 def _process_alive(pid_text: str) -> bool:

@@ -40,10 +40,7 @@ class AcceptedJournal:
         write() that puts the line in the kernel (where it outlives the process) is kept short;
         the fsync that follows makes it outlive the machine too."""
         line = f"{message_id}\t{(at or utcnow()).isoformat()}\n"
-        if self._appender is None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._appender = self.path.open("a", encoding="utf-8")
-        handle = self._appender
+        handle = self.open()
         fcntl.flock(handle, fcntl.LOCK_EX)
         try:
             handle.write(line)
@@ -51,6 +48,13 @@ class AcceptedJournal:
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
         os.fsync(handle.fileno())
+
+    def open(self) -> IO[str]:
+        """Open the file for appending (done before sending, so that record() has only to write)."""
+        if self._appender is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._appender = self.path.open("a", encoding="utf-8")
+        return self._appender
 
     def close(self) -> None:
         if self._appender is not None:

@@ -24,7 +24,7 @@ from core.db import session_scope
 from core.errors import PermanentSendError, SendError
 from core.models import Application, AuditEvent, Notice, NoticeStatus, utcnow
 from core.settings import OutboxSettings, Settings
-from outbox.claims import claim_next, new_holder, release_dead_claims
+from outbox.claims import claim_next, interrupted_sends, new_holder, release_dead_claims
 from outbox.journal import AcceptedJournal
 from outbox.retry import next_attempt
 from outbox.transport import ConnectionLost, close_connection, hand_over, open_connection
@@ -57,6 +57,7 @@ async def _send_pending(engine: Engine, settings: Settings, holder: str) -> Send
     journal = AcceptedJournal(journal_path(settings))
     report.recovered = recover_accepted(engine, journal)
     release_dead_claims(engine, utcnow())
+    report.failed += flag_interrupted(engine)
     outbox = settings.outbox
     limiter = RateLimiter(outbox.rate_per_minute)
     client: aiosmtplib.SMTP | None = None
@@ -68,6 +69,7 @@ async def _send_pending(engine: Engine, settings: Settings, holder: str) -> Send
                 break
             tried.add(notice_id)
             if client is None:
+                journal.open()
                 try:
                     client = await open_connection(settings.smtp)
                 except SendError as exc:
@@ -100,7 +102,7 @@ async def _send_one(
     with session_scope(engine) as session:
         notice = session.get(Notice, notice_id)
         assert notice is not None
-        notice.last_attempt_at = utcnow()
+        notice.last_attempt_at = notice.sending_since = utcnow()
         session.add(notice)
         raw, recipient, message_id = notice.raw, notice.to_address, notice.message_id
     bound = log.bind(notice_id=notice_id)
@@ -129,8 +131,22 @@ def mark_sent(engine: Engine, notice_id: int, at: datetime | None = None) -> Non
     with session_scope(engine) as session:
         notice = session.get(Notice, notice_id)
         assert notice is not None
+        had_secret = notice.raw_redacted is not None
         _apply_sent(notice, at or utcnow())
         session.add(notice)
+    if had_secret:
+        forget_old_pages(engine)
+
+
+def forget_old_pages(engine: Engine) -> None:
+    """SQLite keeps a replaced row's old page in its write-ahead log until a checkpoint: end it now."""
+    if engine.dialect.name != "sqlite":
+        return
+    try:
+        with engine.connect() as connection:
+            connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    except SQLAlchemyError as exc:  # busy: the next checkpoint does it
+        log.warning("checkpoint after redaction failed", error=type(exc).__name__)
 
 
 def _apply_sent(notice: Notice, at: datetime) -> None:
@@ -140,7 +156,7 @@ def _apply_sent(notice: Notice, at: datetime) -> None:
     notice.sent_at = at
     notice.attempts += 1
     notice.last_error = None
-    notice.next_attempt_at = None
+    notice.next_attempt_at = notice.sending_since = None
     notice.claimed_by = notice.claim_until = None
     if notice.raw_redacted is not None:
         notice.raw, notice.raw_redacted = notice.raw_redacted, None
@@ -161,7 +177,34 @@ def recover_accepted(engine: Engine, journal: AcceptedJournal) -> int:
                 session.add(notice)
                 recovered += 1
                 log.warning("notice found accepted after an interruption", notice_id=notice.id)
+    if recovered:
+        forget_old_pages(engine)
     return recovered
+
+
+INTERRUPTED = (
+    "the sender stopped while handing this notice to the SMTP server, so it may or may not have been "
+    "delivered; it is not sent again automatically: check with the applicant"
+)
+
+
+def flag_interrupted(engine: Engine) -> int:
+    """Notices whose sender died mid-send fail for an officer instead of being sent a second time."""
+    flagged = 0
+    for notice_id in interrupted_sends(engine, utcnow()):
+        with session_scope(engine) as session:
+            notice = session.get(Notice, notice_id)
+            if notice is None or notice.status != NoticeStatus.pending or notice.sending_since is None:
+                continue
+            if notice.raw_redacted is not None:  # a code that may have gone out is not kept: reissue it
+                notice.raw, notice.raw_redacted = notice.raw_redacted, None
+            notice.attempts += 1
+            _flag_failure(session, notice, INTERRUPTED)
+            flagged += 1
+            log.warning("notice interrupted mid-send: left for an officer", notice_id=notice_id)
+    if flagged:
+        forget_old_pages(engine)
+    return flagged
 
 
 def _defer(engine: Engine, outbox: OutboxSettings, notice_id: int, holder: str, error: str) -> str:
@@ -175,7 +218,7 @@ def _defer(engine: Engine, outbox: OutboxSettings, notice_id: int, holder: str, 
         notice.attempts += 1
         notice.last_error = error
         notice.last_attempt_at = now
-        notice.claimed_by = notice.claim_until = None
+        notice.claimed_by = notice.claim_until = notice.sending_since = None
         retry_at = next_attempt(notice.attempts, notice.created_at, now, outbox)
         if retry_at is None:
             days = f"{outbox.retry_deadline_days:g}"
@@ -205,7 +248,7 @@ def _release(engine: Engine, notice_id: int, holder: str) -> None:
     with session_scope(engine) as session:
         notice = session.get(Notice, notice_id)
         if notice is not None and notice.claimed_by == holder:
-            notice.claimed_by = notice.claim_until = None
+            notice.claimed_by = notice.claim_until = notice.sending_since = None
             session.add(notice)
 
 
@@ -223,7 +266,7 @@ def _flag_failure(session: Session, notice: Notice, reason: str) -> None:
     notice.status = NoticeStatus.failed
     notice.failed_at = utcnow()
     notice.last_error = reason
-    notice.next_attempt_at = None
+    notice.next_attempt_at = notice.sending_since = None
     notice.claimed_by = notice.claim_until = None
     session.add(notice)
     problem = f"the {notice.kind} notice (#{notice.id}) could not be delivered: {reason}"

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 import re
+import struct
+import zlib
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -13,7 +15,10 @@ from pypdf.errors import FileNotDecryptedError, LimitReachedError, PyPdfError
 from parsers.errors import DamagedPdf, EncryptedPdf, LimitExceeded
 
 # What pypdf raises on broken input besides its own errors.
-READ_ERRORS = (PyPdfError, ValueError, KeyError, TypeError, AttributeError, IndexError, OSError, RecursionError, AssertionError, ZeroDivisionError, OverflowError, UnicodeError)
+READ_ERRORS = (
+    PyPdfError, ValueError, LookupError, TypeError, AttributeError, OSError, RecursionError, AssertionError,
+    ArithmeticError, UnicodeError, NotImplementedError, zlib.error, struct.error,
+)
 FORM_NUMBER = re.compile(r"\b(BSF)\s?-?(\d{3,4}[A-Z]?)\b")
 T = TypeVar("T")
 

@@ -1,33 +1,20 @@
 #!/usr/bin/env bash
-# Sets everything up (as root on Debian, also Dovecot) and runs the tests. Extra arguments go to pytest.
-set -euo pipefail
+# Sets everything up (as root on Debian, also Dovecot, PostgreSQL and Chromium) and runs the tests:
+# the whole suite on SQLite, then the tests that use the database again on a throwaway PostgreSQL.
+# Extra arguments go to pytest.
+set -uo pipefail
 cd "$(dirname "$0")/.."
-scripts/setup.sh test
+scripts/setup.sh test || exit 1
+scripts/install-servers.sh || exit 1
 
-if [ ! -x /usr/sbin/dovecot ]; then
-    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-        echo "installing Debian's dovecot-imapd for the IMAP tests..."
-        apt-get update -qq
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends dovecot-imapd >/dev/null
-    else
-        echo "note: Dovecot is not installed and cannot be installed here (needs root on Debian); its tests will be skipped"
-    fi
+.venv/bin/python -m pytest "$@"
+sqlite=$?
+if compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null; then
+    echo "--- the database tests again, on PostgreSQL ---"
+    CERS_TEST_DATABASE=postgresql .venv/bin/python -m pytest "$@"
+    postgresql=$?
+else
+    echo "note: PostgreSQL is not installed (Debian's postgresql); the PostgreSQL pass is skipped"
+    postgresql=0
 fi
-
-if ! command -v openssl >/dev/null && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-    echo "installing Debian's openssl for the SMTP TLS tests (self-signed certificates)..."
-    apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends openssl >/dev/null
-fi
-
-if [ ! -x /usr/lib/chromium/chromium ]; then
-    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-        echo "installing Debian's chromium for the console's browser tests..."
-        apt-get update -qq
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
-    else
-        echo "note: Chromium is not installed and cannot be installed here (needs root on Debian); the browser tests will be skipped"
-    fi
-fi
-
-exec .venv/bin/python -m pytest "$@"
+[ $sqlite -eq 0 ] && [ $postgresql -eq 0 ]

@@ -15,11 +15,23 @@ from postgres import PostgresCluster, postgres_missing_reason
 from servers import DovecotServer, ImapAccount, dovecot_missing_reason, fresh_account
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Mark every test that uses a Dovecot fixture with `dovecot`."""
+# Tests that never open the database: the PostgreSQL pass leaves them out.
+DATABASE_FREE_MODULES = {
+    "test_codes_and_days", "test_demo_forms", "test_mailservers", "test_mime", "test_parser",
+    "test_parsers_fuzz", "test_parsers_hostile", "test_parsers_kinds", "test_rules", "test_settings",
+}
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark every test that uses a Dovecot fixture with `dovecot`; on PostgreSQL keep the database tests."""
     for item in items:
         if {"dovecot_server", "dovecot_instance"} & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.dovecot)
+    if os.environ.get("CERS_TEST_DATABASE") == "postgresql":
+        free = [item for item in items if item.module.__name__ in DATABASE_FREE_MODULES]  # type: ignore[attr-defined]
+        if free:
+            config.hook.pytest_deselected(items=free)
+            items[:] = [item for item in items if item not in free]
 
 
 def _skip_or_fail_without_dovecot() -> None:

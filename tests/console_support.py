@@ -18,6 +18,7 @@ from core.db import session_scope
 from core.models import Application, AppState, FindingRow, InboundMessage, Officer, OfficerRole, Submission
 from core.settings import Settings, load_settings
 from flow import SETTINGS_FILE
+import flow
 
 SECRET = "test-secret-key-that-is-long-enough-0123456789"
 PASSWORD = "correct horse battery staple"
@@ -25,7 +26,7 @@ CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
 def console_settings(storage: Path, **extra: str) -> Settings:
-    return load_settings(environ={"CERS_SETTINGS": str(SETTINGS_FILE), "CERS_STORAGE__PATH": str(storage), **extra})
+    return load_settings(environ={"CERS_SETTINGS": str(SETTINGS_FILE), "CERS_STORAGE__PATH": str(storage), **flow.database_environment(), **extra})
 
 
 def console_app(settings: Settings) -> tuple[FastAPI, Engine]:

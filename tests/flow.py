@@ -31,8 +31,13 @@ def flow_environment(storage: Path, imap: ImapAccount, smtp: SmtpSink) -> dict[s
         "CERS_SMTP__HOST": smtp.host,
         "CERS_SMTP__PORT": str(smtp.port),
         "CERS_STORAGE__PATH": str(storage),
-        **({"CERS_DATABASE__URL": DATABASE_URL} if DATABASE_URL else {}),
+        **database_environment(),
     }
+
+
+def database_environment() -> dict[str, str]:
+    """CERS_DATABASE__URL for the test's PostgreSQL database when the suite runs on PostgreSQL."""
+    return {"CERS_DATABASE__URL": DATABASE_URL} if DATABASE_URL else {}
 
 
 def flow_settings(storage: Path, imap: ImapAccount, smtp: SmtpSink) -> Settings:

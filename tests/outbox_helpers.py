@@ -13,6 +13,7 @@ from core.models import Application, AppState, Notice, NoticeStatus
 from core.settings import Settings, load_settings
 from outbox.compose import queue_notice
 from outbox.sender import SendReport, send_pending
+import flow
 
 SETTINGS_FILE = Path(__file__).resolve().parent.parent / "settings.toml"
 
@@ -25,7 +26,7 @@ FAST_RETRIES = {
 
 
 def outbox_settings(storage: Path, port: int, **env: str) -> Settings:
-    environ = {"CERS_STORAGE__PATH": str(storage), "CERS_SMTP__HOST": "127.0.0.1", "CERS_SMTP__PORT": str(port), **FAST_RETRIES}
+    environ = {**flow.database_environment(), "CERS_STORAGE__PATH": str(storage), "CERS_SMTP__HOST": "127.0.0.1", "CERS_SMTP__PORT": str(port), **FAST_RETRIES}
     environ.update({f"CERS_{k.upper()}": v for k, v in env.items()})
     return load_settings(SETTINGS_FILE, environ=environ)
 

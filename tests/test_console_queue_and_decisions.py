@@ -21,6 +21,7 @@ from processors.codes import activation_code_matches
 from processors.queue import QueueFilters, queue_page
 from console_support import console_settings, seed_application
 from flow import SETTINGS_FILE, cli
+import flow
 
 MONDAY = datetime(2026, 11, 2, 15, 0, tzinfo=timezone.utc)  # no holiday that week
 
@@ -202,7 +203,7 @@ def test_business_days_between_counts_like_walking_day_by_day() -> None:
 
 
 def test_officer_accounts_from_the_command_line(tmp_path: Path) -> None:
-    env = {"CERS_SETTINGS": str(SETTINGS_FILE), "CERS_STORAGE__PATH": str(tmp_path / "var")}
+    env = {**flow.database_environment(), "CERS_SETTINGS": str(SETTINGS_FILE), "CERS_STORAGE__PATH": str(tmp_path / "var")}
     added = cli(env, "officer", "add", "sam", "--role", "supervisor", "--password-stdin", input="correct horse battery staple\n")
     assert "officer sam added as supervisor" in added.stdout
     cli(env, "officer", "set-role", "sam", "--role", "monitor")

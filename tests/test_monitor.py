@@ -32,6 +32,7 @@ from monitor.status import backlog_status
 from outbox.sender import send_pending
 from outbox_helpers import database, outbox_settings, queue_rejections
 from servers import ImapAccount, connect, imap_append
+import flow
 
 STATUS_KEYS = {
     "queue", "oldest_open_age_business_days", "service_level_business_days", "past_service_level", "outbox",
@@ -78,7 +79,7 @@ def _silent_server() -> Iterator[int]:
 
 def test_status_says_when_the_mailbox_cannot_be_reached(tmp_path: Path) -> None:
     with _silent_server() as port:
-        env = {"CERS_STORAGE__PATH": str(tmp_path / "var"), "CERS_MAILBOX__PORT": str(port), "CERS_MONITOR__IMAP_STATUS_TIMEOUT": "0.5"}
+        env = {**flow.database_environment(), "CERS_STORAGE__PATH": str(tmp_path / "var"), "CERS_MAILBOX__PORT": str(port), "CERS_MONITOR__IMAP_STATUS_TIMEOUT": "0.5"}
         result = cli(env, "status")
         settings = outbox_settings(tmp_path / "direct", free_port(), mailbox__port=str(port), monitor__imap_status_timeout="0.5")
         started = time.monotonic()

@@ -13,6 +13,7 @@ from outbox.compose import queue_notice
 from outbox.preview import preview_message, sample_context
 from outbox.render import TEMPLATES, UnknownKind, known_kinds, render_bilingual, text_to_html
 from outbox_helpers import database, outbox_settings
+import flow
 
 ISSUE_KINDS = {
     "acknowledgment", "missing_information", "activation", "rejection", "officer_request",
@@ -68,7 +69,7 @@ def test_unknown_kind_and_language_are_clear_errors() -> None:
 
 
 def test_preview_command(tmp_path: Path) -> None:
-    env = {"CERS_STORAGE__PATH": str(tmp_path / "var")}
+    env = {**flow.database_environment(), "CERS_STORAGE__PATH": str(tmp_path / "var")}
     shown = cli(env, "notices", "preview", "missing_information", "--lang", "fr").stdout
     assert "Subject: Renseignements manquants" in shown
     assert shown.index("Bonjour") < shown.index("Hello") and "----- text/html -----" in shown

@@ -89,20 +89,22 @@ def test_starttls_with_a_self_signed_certificate_and_login(tmp_path: Path) -> No
     with smtp_server(handler, tls_context=_tls_server_context(cert, key), require_starttls=True,
                      authenticator=auth, auth_required=True, auth_require_tls=True) as (_, port):
         base = {"smtp__security": "starttls", "smtp__username": "relay-user", "smtp__password": "relay-pass"}
-        untrusted = outbox_settings(tmp_path / "a", port, **base)
+        untrusted = outbox_settings(tmp_path, port, **base)
         engine = database(untrusted)
         queue_rejections(engine, untrusted, 1)
         assert send_pending(engine, untrusted).deferred == 1
         (notice,) = notices(engine)
         assert notice.status == NoticeStatus.pending and "CERTIFICATE_VERIFY_FAILED" in (notice.last_error or "")
 
-        plain = outbox_settings(tmp_path / "b", port, smtp__security="none")
-        plain_engine = database(plain)
-        queue_rejections(plain_engine, plain, 1)
-        assert send_pending(plain_engine, plain).deferred == 1  # 530: fix the settings, the notice waits
-        assert "530" in (notices(plain_engine)[0].last_error or "")
+        plain = outbox_settings(tmp_path, port, smtp__security="none")
+        deadline = time.monotonic() + 5
+        while send_pending(engine, plain).deferred == 0:  # until the retry is due
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
+        (notice,) = notices(engine)
+        assert notice.status == NoticeStatus.pending and "530" in (notice.last_error or "")  # fix the settings: it waits
 
-        trusted = outbox_settings(tmp_path / "a", port, **base, smtp__ca_file=str(cert))
+        trusted = outbox_settings(tmp_path, port, **base, smtp__ca_file=str(cert))
         send_until_done(engine, trusted)
     assert notices(engine)[0].status == NoticeStatus.sent
     assert len(handler.bag.messages) == 1 and auth.logins == ["relay-user"]
@@ -157,7 +159,7 @@ sys.path.insert(0, {tests!r})
 import outbox.sender
 from processors.queue import list_applications
 from outbox_helpers import database, outbox_settings
-settings = outbox_settings({storage!r}, {port})
+settings = outbox_settings({storage!r}, {port}, database__url={url!r})
 outbox.sender.mark_sent = lambda *a, **k: os._exit(17)  # dies after the server's 250, before the database hears
 outbox.sender.send_pending(database(settings), settings)
 """
@@ -169,7 +171,7 @@ def test_a_sender_that_dies_after_acceptance_does_not_send_again(tmp_path: Path)
         settings = outbox_settings(tmp_path, port)  # claims last 300 s
         engine = database(settings)
         queue_rejections(engine, settings, 2)
-        code = _CRASHING_SENDER.format(tests=str(Path(__file__).parent), storage=str(tmp_path), port=port)
+        code = _CRASHING_SENDER.format(tests=str(Path(__file__).parent), storage=str(tmp_path), port=port, url=settings.database.url)
         child = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
         assert child.returncode == 17, child.stderr
         assert len(handler.bag.messages) == 1
@@ -231,17 +233,16 @@ def test_batch_size_limits_one_pass(tmp_path: Path) -> None:
 def test_an_address_with_accents_needs_a_server_with_smtputf8(tmp_path: Path) -> None:
     modern, old = Handler(), Handler()
     with smtp_server(modern, enable_SMTPUTF8=True) as (_, port):
-        settings = outbox_settings(tmp_path / "a", port)
+        settings = outbox_settings(tmp_path, port)
         engine = database(settings)
         queue_rejections(engine, settings, 1, to="josé{}@érable.example")
         assert send_pending(engine, settings).sent == 1
     assert modern.bag.messages[0][0] == ["josé0@érable.example"]
     with smtp_server(old, enable_SMTPUTF8=False) as (_, port):
-        settings = outbox_settings(tmp_path / "b", port)
-        engine = database(settings)
+        settings = outbox_settings(tmp_path, port)
         queue_rejections(engine, settings, 1, to="josé{}@érable.example")
         assert send_pending(engine, settings).failed == 1
-    (notice,) = notices(engine)
+    notice = notices(engine)[-1]
     assert notice.status == NoticeStatus.failed and "SMTPUTF8" in (notice.last_error or "")
 
 

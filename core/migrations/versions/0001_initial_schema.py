@@ -182,6 +182,7 @@ def upgrade() -> None:
     sa.Column('last_attempt_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
     sa.Column('claimed_by', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
     sa.Column('claim_until', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
+    sa.Column('sending_since', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
     sa.Column('failed_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
     sa.ForeignKeyConstraint(['application_id'], ['application.id'], ),
     sa.ForeignKeyConstraint(['bounce_message_id'], ['inbound_message.id'], ),
