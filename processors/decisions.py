@@ -42,24 +42,7 @@ def approve(session: Session, settings: Settings, application_id: int, *, office
     session.add(Decision(application_id=application_id, officer=officer, action="approve"))
     application.claim_until = None
     origin = _origin_message(session, application)
-    context = {
-        "reference": reference(application),
-        "legal_name": application.legal_name,
-        "authorization_id": account.authorization_id,
-        "activation_code": code,
-        "expires_on": expires.date().isoformat(),
-    }
-    queue_notice(
-        session,
-        settings.smtp,
-        kind="activation",
-        to=application.exporter_email,
-        language=application.language,
-        context=context,
-        application_id=application_id,
-        in_reply_to=origin,
-        secret_keys=("activation_code",),
-    )
+    _queue_activation(session, settings, application, account, code, expires)
     association = _associate(session, settings, application, origin)
     log.info("application approved", application_id=application_id, officer=officer)
     return Approval(application_id, account.authorization_id, expires, association)
@@ -281,6 +264,15 @@ def reissue_code(session: Session, settings: Settings, application_id: int, *, o
     session.add(account)
     session.add(Decision(application_id=application_id, officer=officer, action="reissue_code"))
     states.record(session, application_id, actor=officer, action="reissue_code", detail=f"valid until {expires.date().isoformat()}")
+    _queue_activation(session, settings, application, account, code, expires)
+    log.info("activation code reissued", application_id=application_id, officer=officer)
+    return Reissue(application_id, account.authorization_id, expires)
+
+
+def _queue_activation(
+    session: Session, settings: Settings, application: Application, account: Account, code: str, expires: datetime
+) -> None:
+    """The authorization ID and activation code, to the exporter's email on the form and nowhere else."""
     context = {
         "reference": reference(application),
         "legal_name": application.legal_name,
@@ -295,9 +287,7 @@ def reissue_code(session: Session, settings: Settings, application_id: int, *, o
         to=account.email,
         language=application.language,
         context=context,
-        application_id=application_id,
+        application_id=application.id,
         in_reply_to=_origin_message(session, application),
         secret_keys=("activation_code",),
     )
-    log.info("activation code reissued", application_id=application_id, officer=officer)
-    return Reissue(application_id, account.authorization_id, expires)
