@@ -27,7 +27,7 @@ from intake.mime import parse_message
 log = structlog.get_logger("intake")
 HEADER_FIELDS = b"BODY.PEEK[HEADER.FIELDS (FROM REPLY-TO SUBJECT MESSAGE-ID DATE)]"
 IMAP_ERRORS = (IMAPClientError, OSError)
-_folders_checked: weakref.WeakSet[IMAPClient] = weakref.WeakSet()
+_selected: weakref.WeakKeyDictionary[IMAPClient, int] = weakref.WeakKeyDictionary()
 
 
 @dataclass
@@ -70,32 +70,29 @@ def fetch_new_messages(
 
 
 def has_new_mail(client: IMAPClient, *, settings: MailboxSettings, engine: Engine) -> bool:
-    """Whether the folder holds UIDs above the last one recorded (mail that came during a pass).
-
-    Read from a fresh SELECT's UIDNEXT and nothing after it: mail arriving later is then announced
-    by the server once IDLE starts, where a SEARCH could swallow that announcement.
-    """
-    try:
-        selected = client.select_folder(settings.folder)
-    except IMAP_ERRORS as exc:
-        raise MailboxError(f"cannot open folder {settings.folder!r}: {exc}") from exc
-    last_uid = _last_uid(engine, settings, int(selected[b"UIDVALIDITY"]))
-    if b"UIDNEXT" in selected:
-        return int(selected[b"UIDNEXT"]) > last_uid + 1
+    """Whether the folder holds UIDs above the last one recorded (mail that came during a pass)."""
+    uidvalidity = select_inbox(client, settings)
+    last_uid = _last_uid(engine, settings, uidvalidity)
     return any(uid > last_uid for uid in _search(client, f"{last_uid + 1}:*"))
 
 
 def select_inbox(client: IMAPClient, settings: MailboxSettings) -> int:
-    """Select the watched folder (creating the others once per connection) and return its UIDVALIDITY."""
+    """Select the watched folder once per connection (creating the others) and return its UIDVALIDITY.
+
+    Later calls only NOOP: on a large maildir folder a SELECT costs the server a scan of the folder,
+    while a NOOP and a UID SEARCH above the last UID cost the same whatever the folder holds.
+    """
     try:
+        if client in _selected:
+            client.noop()
+            return _selected[client]
         uidvalidity = int(client.select_folder(settings.folder)[b"UIDVALIDITY"])
-        if client not in _folders_checked:
-            for folder in (settings.processed_folder, settings.quarantine_folder):
-                if folder and not client.folder_exists(folder):
-                    client.create_folder(folder)
-            _folders_checked.add(client)
+        for folder in (settings.processed_folder, settings.quarantine_folder):
+            if folder and not client.folder_exists(folder):
+                client.create_folder(folder)
     except IMAP_ERRORS as exc:
         raise MailboxError(f"cannot open folder {settings.folder!r}: {exc}") from exc
+    _selected[client] = uidvalidity
     return uidvalidity
 
 

@@ -17,7 +17,8 @@ log = structlog.get_logger("intake")
 IDLE_RENEW_SECONDS = 25 * 60
 CHECK_SECONDS = 1.0
 # Mail delivered in the instant between the last look and the start of IDLE can go unannounced
-# (a maildir server may miss it until its next sync): look once more this long into the wait.
+# (announced with another command's answer, or missed by a maildir server until its next sync):
+# look once more this long into the wait.
 RECHECK_SECONDS = 2.0
 
 
