@@ -11,7 +11,7 @@ scripts/install-servers.sh || exit 1
 sqlite=$?
 if compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null; then
     echo "--- the database tests again, on PostgreSQL ---"
-    CERS_TEST_DATABASE=postgresql .venv/bin/python -m pytest "$@"
+    INTAKE_TEST_DATABASE=postgresql .venv/bin/python -m pytest "$@"
     postgresql=$?
 else
     echo "note: PostgreSQL is not installed (Debian's postgresql); the PostgreSQL pass is skipped"

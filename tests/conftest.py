@@ -27,7 +27,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if {"dovecot_server", "dovecot_instance"} & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.dovecot)
-    if os.environ.get("CERS_TEST_DATABASE") == "postgresql":
+    if os.environ.get("INTAKE_TEST_DATABASE") == "postgresql":
         free = [item for item in items if item.module.__name__ in DATABASE_FREE_MODULES]  # type: ignore[attr-defined]
         if free:
             config.hook.pytest_deselected(items=free)
@@ -88,13 +88,13 @@ def smtp_sink(tmp_path: Path) -> Iterator[SmtpSink]:
 
 @pytest.fixture(scope="session")
 def postgres_cluster() -> Iterator[PostgresCluster | None]:
-    """With CERS_TEST_DATABASE=postgresql, one throwaway cluster for the session; else None (SQLite)."""
-    if os.environ.get("CERS_TEST_DATABASE") != "postgresql":
+    """With INTAKE_TEST_DATABASE=postgresql, one throwaway cluster for the session; else None (SQLite)."""
+    if os.environ.get("INTAKE_TEST_DATABASE") != "postgresql":
         yield None
         return
     reason = postgres_missing_reason()
     if reason:
-        pytest.fail(f"CERS_TEST_DATABASE=postgresql but {reason}", pytrace=False)
+        pytest.fail(f"INTAKE_TEST_DATABASE=postgresql but {reason}", pytrace=False)
     cluster = PostgresCluster().start()
     yield cluster
     cluster.stop()

@@ -24,7 +24,7 @@ from outbox.sender import INTERRUPTED
 from servers import ImapAccount, connect
 
 MESSAGES = 200
-SEED = int(os.environ.get("CERS_FAULT_SEED", random.randrange(1 << 30)))
+SEED = int(os.environ.get("INTAKE_FAULT_SEED", random.randrange(1 << 30)))
 
 
 def drain_messages() -> list[bytes]:
