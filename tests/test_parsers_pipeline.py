@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from sqlmodel import Session, select
@@ -11,7 +12,7 @@ from core.runner import Runner
 from core.settings import ParsingSettings
 from demo.mailservers import SmtpSink
 from demo.samples import application_email
-from flow import flow_settings, parsed, run_until_idle
+from flow import cli, flow_environment, flow_settings, parsed, run_until_idle
 from pdf_fixtures import fixture
 from servers import ImapAccount, imap_append
 
@@ -57,3 +58,5 @@ def test_a_limit_breach_quarantines_the_attachment_and_the_daemon_goes_on(
         audit = session.exec(select(AuditEvent).where(AuditEvent.action == "quarantine_attachment")).all()
     assert submission.status == "quarantined" and "longer than 0.001 seconds" in (submission.error or "")
     assert len(audit) == 1 and "slow.pdf" in audit[0].detail
+    status = json.loads(cli(flow_environment(tmp_path / "var", pymap_server, smtp_sink), "status", "--json").stdout)
+    assert (status["quarantined_attachments"], status["quarantined_messages"]) == (1, 0)
