@@ -96,6 +96,10 @@ class Runner:
                     log.warning("mailbox unavailable", error=str(exc), retry_in=round(delay, 1))
                     self._process_and_send_without_mailbox()
                     self.stop_event.wait(delay)
+                except Exception as exc:  # a database or disk that fails for a while must not end the daemon
+                    delay = backoff.next_delay()
+                    log.error("pass failed", error=f"{type(exc).__name__}: {exc}", retry_in=round(delay, 1), exc_info=True)
+                    self.stop_event.wait(delay)
         finally:
             release_lease(self.engine, mailbox.name, mailbox.folder, self.holder)
             log.info("daemon stopped")
@@ -153,10 +157,13 @@ class Runner:
 
     def _process_and_send_without_mailbox(self) -> None:
         """Work that needs no IMAP goes on while the server is away."""
-        if self._take_lease():
-            process_received(self.engine, self.settings, self.blobs, should_stop=self.stop_event.is_set)
-        check_alerts(self.engine, self.settings)
-        send_pending(self.engine, self.settings)
+        try:
+            if self._take_lease():
+                process_received(self.engine, self.settings, self.blobs, should_stop=self.stop_event.is_set)
+            check_alerts(self.engine, self.settings)
+            send_pending(self.engine, self.settings)
+        except Exception as exc:  # the reconnection loop goes on; the next attempt retries this work
+            log.error("work without the mailbox failed", error=f"{type(exc).__name__}: {exc}")
 
     def _take_lease(self) -> bool:
         mailbox = self.settings.mailbox

@@ -175,8 +175,9 @@ def _fetch_batch(
                 else:
                     duplicates.append(uid)
                     report.duplicates += 1
-            else:
-                log.warning("message vanished before fetch", uid=uid)
+            else:  # the server returned nothing for it: a row says so, and it goes to the quarantine folder
+                _add_unfetched(session, settings, uidvalidity, uid, 0, "the server returned no data for this message", b"")
+                report.quarantined += 1
         _advance(session, settings, uidvalidity, max(batch))
     return duplicates
 

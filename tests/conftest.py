@@ -7,13 +7,13 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-
 import flow
-from demo.mailservers import PymapServer, SmtpSink
+import pytest
+from missing import require
 from postgres import PostgresCluster, postgres_missing_reason
 from servers import DovecotServer, ImapAccount, dovecot_missing_reason, fresh_account
 
+from demo.mailservers import PymapServer, SmtpSink
 
 # Tests that never open the database: the PostgreSQL pass leaves them out.
 DATABASE_FREE_MODULES = {
@@ -35,12 +35,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 def _skip_or_fail_without_dovecot() -> None:
-    reason = dovecot_missing_reason()
-    if reason is None:
-        return
-    if os.environ.get("CI") == "true":
-        pytest.fail(f"{reason} (CI=true: Dovecot tests may not be skipped)", pytrace=False)
-    pytest.skip(reason)
+    require(dovecot_missing_reason(), "Dovecot tests")
 
 
 @pytest.fixture(scope="session")

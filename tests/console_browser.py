@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-import pytest
 import uvicorn
 from fastapi import FastAPI
+from missing import require
 
 from demo.mailservers import free_port
 
@@ -21,12 +20,9 @@ SCREENSHOTS = Path(__file__).resolve().parent.parent / "test-output" / "screensh
 
 def chromium_or_skip() -> Path:
     """Debian's Chromium binary; skip without it (fail under CI=true, where .ci/run installs it)."""
-    if CHROMIUM.is_file():
-        return CHROMIUM
-    reason = f"Debian's chromium is not installed ({CHROMIUM} missing; apt-get install chromium)"
-    if os.environ.get("CI") == "true":
-        pytest.fail(f"{reason} (CI=true: browser tests may not be skipped)", pytrace=False)
-    pytest.skip(reason)
+    missing = None if CHROMIUM.is_file() else f"Debian's chromium is not installed ({CHROMIUM} missing; apt-get install chromium)"
+    require(missing, "browser tests")
+    return CHROMIUM
 
 
 @contextmanager

@@ -173,3 +173,26 @@ def test_sigterm_stops_the_daemon_cleanly_and_releases_the_lease(tmp_path: Path,
     runner = Runner(flow_settings(tmp_path / "var", pymap_server, smtp_sink))
     with Session(runner.engine) as session:
         assert session.exec(select(MailboxState)).one().lease_holder is None
+
+
+def test_an_unexpected_error_in_a_pass_does_not_end_the_daemon(
+    tmp_path: Path, pymap_server: ImapAccount, smtp_sink: SmtpSink, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import core.runner
+    from sqlalchemy.exc import OperationalError
+
+    settings = with_mailbox(flow_settings(tmp_path / "var", pymap_server, smtp_sink), poll_interval=1, reconnect_max_seconds=1)
+    runner = Runner(settings)
+    real, calls = core.runner.process_received, []
+
+    def database_busy_once(*args, **kwargs):  # type: ignore[no-untyped-def]
+        calls.append(1)
+        if len(calls) == 1:
+            raise OperationalError("UPDATE", {}, Exception("database is locked"))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(core.runner, "process_received", database_busy_once)
+    imap_append(pymap_server, plain_email(sender="q@example.ca", subject="question", body="hello"))
+    with daemon_thread(runner):
+        assert smtp_sink.wait_for(1, timeout=15)[0][1] == ["q@example.ca"]
+    assert len(calls) >= 2

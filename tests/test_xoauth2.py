@@ -11,14 +11,14 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+from flow import cli, flow_environment
+from servers import DovecotServer, imap_append
 
 from core.errors import MailboxError
 from core.runner import Runner
 from core.settings import load_settings
 from demo.mailservers import SmtpSink
 from demo.samples import plain_email
-from flow import cli, flow_environment
-from servers import DovecotServer, imap_append
 
 CLIENT_ID, CLIENT_SECRET, MAILBOX_USER = "cers-intake-app", "client-secret-value", "intake"
 
@@ -32,7 +32,7 @@ class TokenEndpoint:
         endpoint = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802
+            def do_POST(self) -> None:
                 form = dict(urllib.parse.parse_qsl(self.rfile.read(int(self.headers["Content-Length"])).decode()))
                 if self.path == "/token":
                     endpoint.token_requests += 1
