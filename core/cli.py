@@ -6,7 +6,7 @@ import json
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any, NoReturn, Optional
+from typing import Any, NoReturn
 
 import typer
 from sqlmodel import Session
@@ -52,11 +52,26 @@ def emit(data: Any, as_json: bool, text: Callable[[Any], str]) -> None:
 
 
 @app.command()
-def run(once: bool = typer.Option(False, "--once", help="One full pass of intake, processing and sending, then exit.")) -> None:
+def run(
+    once: bool = typer.Option(False, "--once", help="One full pass of intake, processing and sending, then exit."),
+    workers: int = typer.Option(
+        0, "--workers", min=0, help="Worker processes that process messages and send notices while this one fetches (0: this process does it all)."
+    ),
+) -> None:
     """Run the daemon: fetch new mail, process it, send the answers."""
     from core.runner import Runner
 
     settings = settings_or_exit()
+    if once and workers:
+        fail("--once runs one pass in this process; leave out --workers")
+    if workers:
+        from core.workers import run_with_workers
+
+        try:
+            run_with_workers(settings, workers)
+        except IntakeError as exc:
+            fail(str(exc))
+        return
     try:
         runner = Runner(settings)
         if not once:
@@ -75,7 +90,7 @@ def run(once: bool = typer.Option(False, "--once", help="One full pass of intake
 
 @app.command()
 def queue(
-    state: Optional[AppState] = typer.Option(None, "--state", help="Only applications in this state."),
+    state: AppState | None = typer.Option(None, "--state", help="Only applications in this state."),
     as_json: bool = JSON_OPTION,
 ) -> None:
     """List applications, oldest first."""
@@ -204,8 +219,8 @@ def reissue_code(application_id: int = typer.Argument(..., metavar="ID"), office
 @app.command()
 def console(
     development: bool = typer.Option(False, "--development", help="Without CERS_CONSOLE__SECRET_KEY, use a throwaway session key (sessions end when the console stops)."),
-    host: Optional[str] = typer.Option(None, "--host", help="Address to listen on (default: console.host)."),
-    port: Optional[int] = typer.Option(None, "--port", help="Port to listen on (default: console.port)."),
+    host: str | None = typer.Option(None, "--host", help="Address to listen on (default: console.host)."),
+    port: int | None = typer.Option(None, "--port", help="Port to listen on (default: console.port)."),
 ) -> None:
     """Serve the officer console (web pages) until stopped."""
     from console.serve import serve

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, create_engine
 
@@ -58,3 +58,22 @@ def session_scope(engine: Engine) -> Iterator[Session]:
         except BaseException:
             session.rollback()
             raise
+
+
+@contextmanager
+def write_session(engine: Engine) -> Iterator[Session]:
+    """A session_scope whose transaction takes SQLite's write lock before it reads anything.
+
+    Workers that read and then write (does this exporter have an open application?) must not both
+    act on the same read; on PostgreSQL row locks and advisory locks (lock_key) do that.
+    """
+    with session_scope(engine) as session:
+        if engine.dialect.name == "sqlite":
+            session.connection().exec_driver_sql("BEGIN IMMEDIATE")
+        yield session
+
+
+def lock_key(session: Session, key: str) -> None:
+    """Hold a PostgreSQL advisory lock on key until the transaction ends (SQLite: write_session's lock does)."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"), {"key": key})

@@ -3,15 +3,23 @@
 from __future__ import annotations
 
 import enum
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Column, Enum, Index, LargeBinary, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    Enum,
+    Index,
+    LargeBinary,
+    UniqueConstraint,
+)
 from sqlmodel import Field, SQLModel
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def enum_column(enum_class: type[enum.Enum]) -> Enum:
@@ -67,7 +75,8 @@ class InboundMessage(SQLModel, table=True):
     """One message fetched from the mailbox, archived under blobs/ by its SHA-256."""
 
     __tablename__ = "inbound_message"
-    __table_args__ = (UniqueConstraint("mailbox", "uidvalidity", "uid"),)
+    # the fetcher looks for handled rows not moved yet; the index keeps that cheap in a large table
+    __table_args__ = (UniqueConstraint("mailbox", "uidvalidity", "uid"), Index("ix_inbound_message_unsettled", "moved", "status"))
     id: int | None = Field(default=None, primary_key=True)
     mailbox: str
     folder: str
@@ -86,8 +95,12 @@ class InboundMessage(SQLModel, table=True):
     kind: MessageKind | None = Field(default=None, sa_type=enum_column(MessageKind))
     status: MessageStatus = Field(default=MessageStatus.received, index=True, sa_type=enum_column(MessageStatus))
     moved: bool = False
+    # processing attempts begun: counted when a worker claims the row, so a row that stops its
+    # worker every time is quarantined too
     attempts: int = 0
     last_error: str | None = None
+    claimed_by: str | None = None
+    claim_until: datetime | None = None
     received_at: datetime = Field(default_factory=utcnow)
     processed_at: datetime | None = None
     # correspondence: an officer closes it once answered or dealt with

@@ -1,7 +1,13 @@
-"""The daemon: intake, then processing, then sending; once, or in a loop until a stop signal."""
+"""The daemon: intake, then processing, then sending; once, or in a loop until a stop signal.
+
+A runner has a role. The default does everything in one process. With `run --workers N`, one
+runner fetches (holding the mailbox lease) and moves handled mail, and N worker runners process
+recorded messages and send notices, each claiming one row at a time (core/workers.py).
+"""
 
 from __future__ import annotations
 
+import enum
 import signal
 import threading
 from dataclasses import dataclass, field, fields
@@ -12,18 +18,33 @@ from sqlalchemy.engine import Engine
 
 from core.backoff import Backoff
 from core.blobs import BlobStore
+from core.claims import new_holder
 from core.db import make_engine, migrate
 from core.errors import IntakeError, MailboxError
 from core.settings import Settings
 from intake.connection import imap_connection
-from intake.fetcher import FetchReport, fetch_new_messages, has_new_mail, settle_messages
-from intake.lease import acquire_lease, lease_holder, new_holder_name, release_lease
+from intake.fetcher import (
+    FetchReport,
+    fetch_new_messages,
+    has_new_mail,
+    has_unmoved,
+    settle_messages,
+)
+from intake.lease import acquire_lease, lease_holder, release_lease
 from intake.watch import wait_for_mail
 from monitor.alerts import check_alerts
 from outbox.sender import SendReport, send_pending
 from processors.pipeline import ProcessReport, process_received
 
 log = structlog.get_logger("runner")
+# A fetcher whose workers still have mail in hand looks this often (seconds) for mail to move.
+SETTLE_SECONDS = 2.0
+
+
+class Role(str, enum.Enum):
+    all = "all"  # fetch, process and send in this process
+    fetcher = "fetcher"  # fetch and move handled mail; workers process and send
+    worker = "worker"  # process and send; another process fetches
 
 
 @dataclass
@@ -47,25 +68,32 @@ def accumulate(total: object, part: object) -> None:
 class Runner:
     """Owns the engine, the blob store and the mailbox lease for one settings object."""
 
-    def __init__(self, settings: Settings, engine: Engine | None = None) -> None:
+    def __init__(self, settings: Settings, engine: Engine | None = None, *, role: Role = Role.all, migrate_schema: bool = True) -> None:
         self.settings = settings
         self.engine = engine or make_engine(settings)
         self.blobs = BlobStore(settings.blob_dir)
-        migrate(self.engine)
+        if migrate_schema:
+            migrate(self.engine)
+        self.role = role
         self.stop_event = threading.Event()
-        self.holder = new_holder_name()
+        self.holder = new_holder()
 
     def run_once(self, client: IMAPClient | None = None) -> PassReport:
-        """One pass: fetch, process, settle moves on the server, send. Uses client, or connects."""
+        """One pass of this runner's role: fetch, process, settle moves on the server, send. Uses client, or connects."""
         report = PassReport()
-        if self._take_lease():
-            self._mailbox_pass(report, client)
-        else:
-            report.leased_elsewhere = True
-            holder, until = lease_holder(self.engine, self.settings.mailbox.name, self.settings.mailbox.folder)
-            log.info("mailbox is held by another fetcher", holder=holder, until=str(until))
-        check_alerts(self.engine, self.settings)
-        accumulate(report.send, send_pending(self.engine, self.settings))
+        if self.role != Role.worker:
+            if self._take_lease():
+                self._mailbox_pass(report, client)
+            else:
+                report.leased_elsewhere = True
+                holder, until = lease_holder(self.engine, self.settings.mailbox.name, self.settings.mailbox.folder)
+                log.info("mailbox is held by another fetcher", holder=holder, until=str(until))
+            check_alerts(self.engine, self.settings)
+        if self.role == Role.fetcher:
+            return report
+        if self.role == Role.worker or report.leased_elsewhere:  # messages another process fetched are claimed here too
+            accumulate(report.process, self._process())
+        accumulate(report.send, send_pending(self.engine, self.settings, holder=self.holder))
         if report.send.deferred and not report.send.sent:
             report.errors.append(f"{report.send.deferred} notice(s) could not be sent yet")
         busy = report.fetch.fetched or report.process.processed or report.send.sent or report.send.deferred
@@ -82,6 +110,9 @@ class Runner:
     def run_forever(self) -> None:
         """Passes until SIGTERM or SIGINT: woken by IDLE, else every poll interval; reconnects with backoff."""
         self._install_signal_handlers()
+        if self.role == Role.worker:
+            self._work()
+            return
         mailbox = self.settings.mailbox
         backoff = Backoff(initial=1.0, maximum=mailbox.reconnect_max_seconds)
         log.info("daemon started", mailbox=mailbox.name, folder=mailbox.folder)
@@ -107,6 +138,25 @@ class Runner:
     def stop(self) -> None:
         self.stop_event.set()
 
+    def _work(self) -> None:
+        """A worker's loop: claim and process recorded messages, send due notices, look again shortly."""
+        backoff = Backoff(initial=1.0, maximum=self.settings.mailbox.reconnect_max_seconds)
+        log.info("worker started")
+        while not self.stop_event.is_set():
+            try:
+                report = self.run_once()
+                backoff.reset()
+                if not (report.process.processed or report.process.failed or report.send.sent):
+                    self.stop_event.wait(self.settings.processing.worker_poll_seconds)
+            except Exception as exc:  # a database that fails for a while must not end the worker
+                delay = backoff.next_delay()
+                log.error("worker pass failed", error=f"{type(exc).__name__}: {exc}", retry_in=round(delay, 1), exc_info=True)
+                self.stop_event.wait(delay)
+        log.info("worker stopped")
+
+    def _process(self) -> ProcessReport:
+        return process_received(self.engine, self.settings, self.blobs, should_stop=self.stop_event.is_set, holder=self.holder)
+
     def _serve(self, client: IMAPClient) -> None:
         mailbox = self.settings.mailbox
         while not self.stop_event.is_set():
@@ -118,9 +168,10 @@ class Runner:
             # mail that came during the pass was announced while other commands ran: look before idling
             if not report.leased_elsewhere and has_new_mail(client, settings=mailbox, engine=self.engine):
                 continue
+            settling = self.role == Role.fetcher and not report.leased_elsewhere and has_unmoved(self.engine, mailbox)
             wait_for_mail(
                 client,
-                mailbox.poll_interval,
+                SETTLE_SECONDS if settling else mailbox.poll_interval,
                 self.stop_event,
                 look=lambda: has_new_mail(client, settings=mailbox, engine=self.engine),
                 use_idle=mailbox.idle and not report.leased_elsewhere,
@@ -137,7 +188,8 @@ class Runner:
             report.errors.append(str(exc))
             report.mailbox_failed = True
             log.error("intake failed", error=str(exc))
-            report.process = process_received(self.engine, self.settings, self.blobs, should_stop=self.stop_event.is_set)
+            if self.role == Role.all:
+                report.process = self._process()
 
     def _fetch_process_settle(self, report: PassReport, client: IMAPClient) -> None:
         """A backlog is worked through one batch at a time: fetch, process, move, send, then the next."""
@@ -146,22 +198,23 @@ class Runner:
             fetched = fetch_new_messages(
                 client, settings=mailbox, engine=self.engine, blobs=self.blobs, should_stop=stop, limit=mailbox.batch_size
             )
-            processed = process_received(self.engine, self.settings, self.blobs, should_stop=stop)
+            processed = self._process() if self.role == Role.all else ProcessReport()
             fetched.moved += settle_messages(client, settings=mailbox, engine=self.engine, uidvalidity=fetched.uidvalidity)
             accumulate(report.fetch, fetched)
             accumulate(report.process, processed)
             if not fetched.more or stop():
                 return
             self._take_lease()
-            accumulate(report.send, send_pending(self.engine, self.settings))
+            if self.role == Role.all:
+                accumulate(report.send, send_pending(self.engine, self.settings, holder=self.holder))
 
     def _process_and_send_without_mailbox(self) -> None:
         """Work that needs no IMAP goes on while the server is away."""
         try:
-            if self._take_lease():
-                process_received(self.engine, self.settings, self.blobs, should_stop=self.stop_event.is_set)
             check_alerts(self.engine, self.settings)
-            send_pending(self.engine, self.settings)
+            if self.role == Role.all:
+                self._process()
+                send_pending(self.engine, self.settings, holder=self.holder)
         except Exception as exc:  # the reconnection loop goes on; the next attempt retries this work
             log.error("work without the mailbox failed", error=f"{type(exc).__name__}: {exc}")
 

@@ -7,7 +7,15 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from core.errors import SettingsError
 
@@ -46,7 +54,7 @@ class MailboxSettings(_Section):
     oauth_scope: str = "https://outlook.office365.com/.default"
 
     @model_validator(mode="after")
-    def _lease_outlasts_a_pass(self) -> "MailboxSettings":
+    def _lease_outlasts_a_pass(self) -> MailboxSettings:
         if self.lease_seconds <= self.poll_interval:
             raise ValueError("lease_seconds must be longer than poll_interval, or the lease runs out between passes")
         return self
@@ -101,6 +109,8 @@ class ProcessingSettings(_Section):
     max_attempts: int = Field(3, ge=1)
     max_pdf_bytes: int = Field(20_000_000, ge=1)
     max_auto_replies_per_day: int = Field(5, ge=0)
+    claim_seconds: float = Field(300, gt=0)
+    worker_poll_seconds: float = Field(0.5, gt=0)
 
 
 class ParsingSettings(_Section):
@@ -152,6 +162,12 @@ class Settings(_Section):
     decisions: DecisionSettings = DecisionSettings()
     console: ConsoleSettings = ConsoleSettings()
     logging: LoggingSettings = LoggingSettings()
+
+    @model_validator(mode="after")
+    def _claim_outlasts_a_read(self) -> Settings:
+        if self.processing.claim_seconds <= self.parsing.timeout_seconds:
+            raise ValueError("processing.claim_seconds must be longer than parsing.timeout_seconds, or a claim runs out while a PDF is read")
+        return self
 
     @property
     def database_url(self) -> str:

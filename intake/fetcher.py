@@ -76,6 +76,21 @@ def has_new_mail(client: IMAPClient, *, settings: MailboxSettings, engine: Engin
     return any(uid > last_uid for uid in _search(client, f"{last_uid + 1}:*"))
 
 
+def has_unmoved(engine: Engine, settings: MailboxSettings) -> bool:
+    """Whether recorded mail is still in the folder: waiting for a worker, or handled and not moved yet."""
+    with session_scope(engine) as session:
+        return (
+            session.exec(
+                select(InboundMessage.id).where(
+                    InboundMessage.moved == False,
+                    InboundMessage.mailbox == settings.name,
+                    InboundMessage.folder == settings.folder,
+                )
+            ).first()
+            is not None
+        )
+
+
 def select_inbox(client: IMAPClient, settings: MailboxSettings) -> int:
     """Select the watched folder once per connection (creating the others) and return its UIDVALIDITY.
 
@@ -108,7 +123,7 @@ def settle_messages(client: IMAPClient, *, settings: MailboxSettings, engine: En
                 InboundMessage.mailbox == settings.name,
                 InboundMessage.folder == settings.folder,
                 InboundMessage.uidvalidity == uidvalidity,
-                InboundMessage.moved == False,  # noqa: E712
+                InboundMessage.moved == False,
                 col(InboundMessage.status).in_(list(targets)),
             )
         ).all()

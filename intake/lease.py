@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import socket
-import uuid
 from datetime import timedelta
 
 from sqlalchemy import or_, update
@@ -13,10 +10,6 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from core.models import MailboxState, utcnow
-
-
-def new_holder_name() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
 def ensure_state_row(engine: Engine, mailbox: str, folder: str) -> None:

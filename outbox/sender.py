@@ -16,18 +16,24 @@ from pathlib import Path
 
 import aiosmtplib
 import structlog
-from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, col, select
 
+from core.claims import new_holder
 from core.db import session_scope
 from core.errors import PermanentSendError, SendError
 from core.models import Application, AuditEvent, Notice, NoticeStatus, utcnow
 from core.settings import OutboxSettings, Settings
-from outbox.claims import claim_next, interrupted_sends, new_holder, release_dead_claims
+from outbox.claims import claim_next, interrupted_sends, release_dead_claims
 from outbox.journal import AcceptedJournal
 from outbox.retry import next_attempt
-from outbox.transport import ConnectionLost, close_connection, hand_over, open_connection
+from outbox.transport import (
+    ConnectionLost,
+    close_connection,
+    hand_over,
+    open_connection,
+)
 
 log = structlog.get_logger("outbox")
 

@@ -10,7 +10,8 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from core.blobs import BlobStore
-from core.db import session_scope
+from core.claims import new_holder
+from core.db import lock_key, session_scope, write_session
 from core.errors import FormError
 from core.models import (
     Application,
@@ -30,7 +31,7 @@ from outbox.compose import queue_notice
 from parsers.errors import EncryptedPdf, LimitExceeded, ParserFault
 from parsers.form import Bsf831Form, NotAForm
 from parsers.sandbox import Limits, parse_sandboxed
-from processors import states
+from processors import message_claims, states
 from processors.auto_replies import under_daily_limit
 from processors.bounces import link_bounce
 from processors.business_days import due_date
@@ -51,80 +52,114 @@ class ProcessReport:
     quarantined: int = 0
 
 
+@dataclass
+class Reading:
+    """What one message holds, read before any database write: its parts, its kind, and each PDF read."""
+
+    parsed: ParsedMessage
+    kind: MessageKind
+    pdfs: list[tuple[PdfAttachment, str, Bsf831Form | NotAForm | FormError]]  # attachment, its blob, what it read as
+
+
 def process_received(
-    engine: Engine, settings: Settings, blobs: BlobStore, should_stop: Callable[[], bool] = lambda: False
+    engine: Engine,
+    settings: Settings,
+    blobs: BlobStore,
+    should_stop: Callable[[], bool] = lambda: False,
+    holder: str | None = None,
 ) -> ProcessReport:
-    """Process every recorded message not processed yet, each in its own transaction."""
+    """Claim recorded messages one at a time and process each, until none is left to claim.
+
+    Several workers may run this side by side: each message is claimed by one of them. A message
+    that fails is tried again by a later call, not by this one.
+    """
     report = ProcessReport()
-    with session_scope(engine) as session:
-        ids = list(
-            session.exec(
-                select(InboundMessage.id).where(InboundMessage.status == MessageStatus.received).order_by(col(InboundMessage.id))
-            )
-        )
-    for message_row_id in ids:
-        assert message_row_id is not None
-        if should_stop():
+    holder = holder or new_holder()
+    report.quarantined += message_claims.recover_abandoned(engine, settings)
+    tried: list[int] = []
+    while not should_stop():
+        row_id = message_claims.claim_next(engine, holder, settings, skip=tried)
+        if row_id is None:
             break
-        outcome = _process_isolated(engine, settings, blobs, message_row_id)
-        setattr(report, outcome, getattr(report, outcome) + 1)
+        tried.append(row_id)
+        outcome = _process_isolated(engine, settings, blobs, row_id, holder)
+        if outcome:
+            setattr(report, outcome, getattr(report, outcome) + 1)
     return report
 
 
-def _process_isolated(engine: Engine, settings: Settings, blobs: BlobStore, row_id: int) -> str:
+def _process_isolated(engine: Engine, settings: Settings, blobs: BlobStore, row_id: int, holder: str) -> str | None:
     bound = log.bind(message_row=row_id)
     try:
         with session_scope(engine) as session:
+            digest = session.exec(select(InboundMessage.sha256).where(InboundMessage.id == row_id)).one()
+        assert digest is not None, "a message never downloaded is never claimed"
+        reading = read_message(settings, blobs, digest)  # parsing happens outside any transaction
+        with write_session(engine) as session:
             row = session.get(InboundMessage, row_id)
-            if row is None or row.status != MessageStatus.received:
-                return "processed"
-            process_message(session, settings, blobs, row)
-            row.status = MessageStatus.processed
-            row.processed_at = utcnow()
+            if row is None or row.status != MessageStatus.received or row.claimed_by != holder:
+                bound.warning("claim on the message was lost before it was stored; another worker has it")
+                return None
+            process_message(session, settings, row, reading)
+            row.status, row.processed_at = MessageStatus.processed, utcnow()
+            row.claimed_by = row.claim_until = None
             session.add(row)
         bound.info("message processed")
         return "processed"
     except Exception as exc:  # one message's failure must never stop the others
         bound.error("message processing failed", error=f"{type(exc).__name__}: {exc}")
-        return _record_failure(engine, settings, row_id, exc)
+        return _record_failure(engine, settings, row_id, holder, f"{type(exc).__name__}: {exc}")
 
 
-def _record_failure(engine: Engine, settings: Settings, row_id: int, exc: Exception) -> str:
+def _record_failure(engine: Engine, settings: Settings, row_id: int, holder: str, error: str) -> str | None:
     with session_scope(engine) as session:
         row = session.get(InboundMessage, row_id)
-        assert row is not None
-        row.attempts += 1
-        row.last_error = f"{type(exc).__name__}: {exc}"[:2000]
-        if row.attempts >= settings.processing.max_attempts:
-            row.status = MessageStatus.quarantined
-            states.record(session, None, actor=SYSTEM, action="quarantine_message", detail=f"message row {row_id}: {row.last_error}")
-            log.warning("message quarantined", message_row=row_id, attempts=row.attempts)
+        if row is None or row.claimed_by != holder:
+            return None
+        row.last_error = error[:2000]
+        row.claimed_by = row.claim_until = None
         session.add(row)
-        return "quarantined" if row.status == MessageStatus.quarantined else "failed"
+        if row.attempts < settings.processing.max_attempts:
+            return "failed"
+        message_claims.quarantine(session, row)
+        return "quarantined"
 
 
-def process_message(session: Session, settings: Settings, blobs: BlobStore, row: InboundMessage) -> None:
-    parsed = parse_message(blobs.get(row.sha256, ".eml"))
+def read_message(settings: Settings, blobs: BlobStore, digest: str) -> Reading:
+    """Parse the archived message and read each PDF it carries (each in the parse sandbox)."""
+    parsed = parse_message(blobs.get(digest, ".eml"))
     pdfs = find_pdfs(parsed.message)
-    row.kind = classify(parsed, has_pdf=bool(pdfs))
+    kind = classify(parsed, has_pdf=bool(pdfs))
+    if kind != MessageKind.form:
+        return Reading(parsed, kind, [])
+    return Reading(parsed, kind, [(pdf, blobs.put(pdf.data, ".pdf"), _read(pdf.data, settings)) for pdf in pdfs])
+
+
+def process_message(session: Session, settings: Settings, row: InboundMessage, reading: Reading) -> None:
+    """Store what was read from the message and queue its answer, in the caller's transaction."""
+    row.kind = reading.kind
     if row.kind == MessageKind.bounce:
-        link_bounce(session, row, parsed.message)
+        link_bounce(session, row, reading.parsed.message)
     if row.kind in ROBOTS:
         log.info("robot mail recorded, not answered", message_row=row.id, kind=row.kind.value)
         return
     if row.kind == MessageKind.correspondence:
-        _answer(session, settings, parsed, row, "correspondence_acknowledgment", "en", {})
+        _answer(session, settings, reading.parsed, row, "correspondence_acknowledgment", "en", {})
         return
-    for pdf in pdfs:
-        _process_pdf(session, settings, blobs, row, parsed, pdf)
+    for pdf, digest, result in reading.pdfs:
+        _store_pdf(session, settings, row, reading.parsed, pdf, digest, result)
 
 
-def _process_pdf(
-    session: Session, settings: Settings, blobs: BlobStore, row: InboundMessage, parsed: ParsedMessage, pdf: PdfAttachment
+def _store_pdf(
+    session: Session,
+    settings: Settings,
+    row: InboundMessage,
+    parsed: ParsedMessage,
+    pdf: PdfAttachment,
+    digest: str,
+    result: Bsf831Form | NotAForm | FormError,
 ) -> None:
-    digest = blobs.put(pdf.data, ".pdf")
     submission = Submission(message_id=row.id, sha256=digest, filename=pdf.filename)
-    result = _read(pdf.data, settings)
     if isinstance(result, Bsf831Form):
         _queue_form(session, settings, row, parsed, submission, result)
         return
@@ -213,6 +248,7 @@ def _open_application(session: Session, row: InboundMessage, form: Bsf831Form) -
                 return application
     if form.exporter_business_number:
         bn = normalise_bn(form.exporter_business_number)
+        lock_key(session, f"exporter:{bn}")  # two workers with forms of one exporter: the second sees the first's
         return session.exec(
             select(Application)
             .where(Application.exporter_business_number == bn, col(Application.state).in_(states.OPEN_STATES))

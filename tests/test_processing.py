@@ -33,10 +33,10 @@ def test_a_failing_message_is_retried_then_quarantined_and_others_go_on(
     imap_append(pymap_server, plain_email(sender="good@example.ca", subject="fine", body="x"))
     real = processors.pipeline.process_message
 
-    def fail_on_poison(session, settings, blobs, row):  # type: ignore[no-untyped-def]
+    def fail_on_poison(session, settings, row, reading):  # type: ignore[no-untyped-def]
         if row.subject == "poison":
             raise RuntimeError("boom")
-        return real(session, settings, blobs, row)
+        return real(session, settings, row, reading)
 
     monkeypatch.setattr(processors.pipeline, "process_message", fail_on_poison)
     reports = [runner.run_once() for _ in range(3)]

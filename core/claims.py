@@ -1,0 +1,81 @@
+"""Row claims: a worker takes one due row at a time, so that two workers never work on the same one.
+
+A claim is a holder name and an expiry on the row (columns claimed_by and claim_until), set by one
+UPDATE whose WHERE picks the row: on SQLite the write lock makes it atomic; on PostgreSQL the
+subquery's FOR UPDATE SKIP LOCKED lets concurrent workers pass over each other's rows. A worker
+that dies leaves a claim that expires after its claim time; on the same host it is let go at
+once, since the holder's process is known to be gone.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+from collections.abc import Collection, Mapping
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import ColumnElement, Table, or_, select, update
+from sqlalchemy.engine import Engine
+
+
+def new_holder() -> str:
+    """A name unique to this worker: host, process and a random part."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def unclaimed(table: Table, now: datetime) -> ColumnElement[bool]:
+    return or_(table.c.claim_until.is_(None), table.c.claim_until < now)
+
+
+def claim_next(
+    engine: Engine,
+    table: Table,
+    due: tuple[ColumnElement[bool], ...],
+    holder: str,
+    now: datetime,
+    claim_seconds: float,
+    skip: Collection[int] = (),
+    also_set: Mapping[str, Any] | None = None,
+) -> int | None:
+    """Claim the lowest-id row that is due, unclaimed and not in skip; its id, or None when there is none."""
+    c = table.c
+    where = (*due, unclaimed(table, now))
+    pick = select(c.id).where(*where, c.id.not_in(list(skip))).order_by(c.id).limit(1).with_for_update(skip_locked=True).scalar_subquery()
+    values = {"claimed_by": holder, "claim_until": now + timedelta(seconds=claim_seconds), **(also_set or {})}
+    statement = update(table).where(c.id == pick, *where).values(**values).returning(c.id)
+    with engine.begin() as connection:
+        row = connection.execute(statement).first()
+    return row[0] if row else None
+
+
+def release_dead_claims(engine: Engine, table: Table, now: datetime, *scope: ColumnElement[bool]) -> int:
+    """Let go of the live claims (among rows in scope) held by workers of this host whose process has exited."""
+    c = table.c
+    prefix = f"{socket.gethostname()}:"
+    with engine.begin() as connection:
+        holders = connection.execute(
+            select(c.claimed_by).distinct().where(*scope, c.claimed_by.startswith(prefix, autoescape=True), c.claim_until >= now)
+        ).scalars().all()
+        dead = [h for h in holders if not _process_alive(h[len(prefix):].partition(":")[0])]
+        if not dead:
+            return 0
+        result = connection.execute(update(table).where(c.claimed_by.in_(dead)).values(claimed_by=None, claim_until=None))
+    return int(result.rowcount or 0)
+
+
+def _process_alive(pid_text: str) -> bool:
+    try:
+        pid = int(pid_text)
+    except ValueError:
+        return True  # not ours to judge: leave it to the expiry
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

@@ -1,0 +1,62 @@
+"""Message claims: which worker processes which recorded message (core/claims.py does the claiming).
+
+Claiming a message counts an attempt, so a message whose processing stops its worker every time
+(killed, out of memory) is quarantined after processing.max_attempts, like one that fails.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+
+import structlog
+from sqlalchemy import ColumnElement
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, select
+
+from core import claims
+from core.db import session_scope
+from core.models import InboundMessage, MessageStatus, utcnow
+from core.settings import Settings
+from processors import states
+
+log = structlog.get_logger("processors")
+
+_table = InboundMessage.__table__  # type: ignore[attr-defined]
+
+
+def _waiting() -> ColumnElement[bool]:
+    return _table.c.status == MessageStatus.received
+
+
+def claim_next(engine: Engine, holder: str, settings: Settings, skip: Collection[int] = ()) -> int | None:
+    """Claim the oldest recorded message left to process (downloaded, attempts left, no live claim)."""
+    c = _table.c
+    due = (_waiting(), c.sha256.is_not(None), c.attempts < settings.processing.max_attempts)
+    now = utcnow()
+    return claims.claim_next(
+        engine, _table, due, holder, now, settings.processing.claim_seconds, skip, also_set={"attempts": c.attempts + 1}
+    )
+
+
+def recover_abandoned(engine: Engine, settings: Settings) -> int:
+    """Free the claims of this host's dead workers; quarantine messages that used every attempt that way."""
+    now = utcnow()
+    claims.release_dead_claims(engine, _table, now, _waiting())
+    c = _table.c
+    with session_scope(engine) as session:
+        rows = session.exec(
+            select(InboundMessage).where(_waiting(), c.attempts >= settings.processing.max_attempts, claims.unclaimed(_table, now))
+        ).all()
+        for row in rows:
+            row.last_error = f"processing stopped {row.attempts} times without finishing; last error: {row.last_error or 'none'}"[:2000]
+            row.claimed_by = row.claim_until = None
+            session.add(row)
+            quarantine(session, row)
+    return len(rows)
+
+
+def quarantine(session: Session, row: InboundMessage) -> None:
+    """Set the message aside for an officer (the fetcher moves it to the quarantine folder)."""
+    row.status = MessageStatus.quarantined
+    states.record(session, None, actor="cers-intake", action="quarantine_message", detail=f"message row {row.id}: {row.last_error}")
+    log.warning("message quarantined", message_row=row.id, attempts=row.attempts)

@@ -1,0 +1,80 @@
+"""Message claims: a claim held by a worker elsewhere is respected until it runs out; a message that keeps stopping its worker is quarantined."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+from datetime import timedelta
+from pathlib import Path
+
+from sqlmodel import Session, select
+
+from core.models import AuditEvent, InboundMessage, MessageStatus, utcnow
+from core.runner import Runner
+from demo.mailservers import SmtpSink
+from demo.samples import plain_email
+from flow import flow_settings
+from intake.connection import imap_connection
+from intake.fetcher import fetch_new_messages
+from processors.pipeline import process_received
+from servers import ImapAccount, imap_append
+
+
+def recorded(runner: Runner, imap: ImapAccount, subject: str) -> int:
+    imap_append(imap, plain_email(sender="q@example.ca", subject=subject, body="hello"))
+    with imap_connection(runner.settings.mailbox) as client:
+        fetch_new_messages(client, settings=runner.settings.mailbox, engine=runner.engine, blobs=runner.blobs)
+    with Session(runner.engine) as session:
+        row = session.exec(select(InboundMessage).where(InboundMessage.subject == subject)).one()
+    assert row.id is not None
+    return row.id
+
+
+def set_claim(runner: Runner, row_id: int, holder: str, seconds_left: float, attempts: int) -> None:
+    with Session(runner.engine) as session:
+        row = session.get(InboundMessage, row_id)
+        assert row is not None
+        row.claimed_by, row.claim_until, row.attempts = holder, utcnow() + timedelta(seconds=seconds_left), attempts
+        session.add(row)
+        session.commit()
+
+
+def row_of(runner: Runner, row_id: int) -> InboundMessage:
+    with Session(runner.engine) as session:
+        row = session.get(InboundMessage, row_id)
+        assert row is not None
+        return row
+
+
+def test_a_live_claim_is_left_alone_and_an_expired_one_is_taken_over(tmp_path: Path, pymap_server: ImapAccount, smtp_sink: SmtpSink) -> None:
+    runner = Runner(flow_settings(tmp_path / "var", pymap_server, smtp_sink))
+    row_id = recorded(runner, pymap_server, "question")
+    set_claim(runner, row_id, "another-host:4242:feedbeef", 60, attempts=1)  # a worker on another machine has it
+    assert process_received(runner.engine, runner.settings, runner.blobs).processed == 0
+    assert row_of(runner, row_id).status == MessageStatus.received
+
+    set_claim(runner, row_id, "another-host:4242:feedbeef", -1, attempts=1)  # that worker died; its claim ran out
+    assert process_received(runner.engine, runner.settings, runner.blobs).processed == 1
+    row = row_of(runner, row_id)
+    assert (row.status, row.attempts, row.claimed_by) == (MessageStatus.processed, 2, None)
+
+
+def test_a_message_that_stopped_its_worker_every_time_is_quarantined(tmp_path: Path, pymap_server: ImapAccount, smtp_sink: SmtpSink) -> None:
+    runner = Runner(flow_settings(tmp_path / "var", pymap_server, smtp_sink))
+    row_id = recorded(runner, pymap_server, "poison")
+    attempts = runner.settings.processing.max_attempts
+    set_claim(runner, row_id, "another-host:4242:feedbeef", -1, attempts=attempts)
+    assert process_received(runner.engine, runner.settings, runner.blobs).quarantined == 1
+    row = row_of(runner, row_id)
+    assert row.status == MessageStatus.quarantined and f"processing stopped {attempts} times" in (row.last_error or "")
+    with Session(runner.engine) as session:
+        assert session.exec(select(AuditEvent).where(AuditEvent.action == "quarantine_message")).one()
+
+
+def test_a_claim_left_by_a_dead_process_on_this_host_is_taken_over_at_once(tmp_path: Path, pymap_server: ImapAccount, smtp_sink: SmtpSink) -> None:
+    runner = Runner(flow_settings(tmp_path / "var", pymap_server, smtp_sink))
+    row_id = recorded(runner, pymap_server, "question")
+    exited = subprocess.Popen(["true"])  # its process id belongs to no running process once it has been waited for
+    exited.wait()
+    set_claim(runner, row_id, f"{socket.gethostname()}:{exited.pid}:0000", 300, attempts=1)
+    assert process_received(runner.engine, runner.settings, runner.blobs).processed == 1
