@@ -396,6 +396,7 @@ def _status_text(summary: dict[str, Any]) -> str:
             f"oldest open application: {summary['oldest_open_age_business_days']} business day(s); "
             f"past the {summary['service_level_business_days']}-day service level: {summary['past_service_level']}",
             f"outbox: {outbox['pending']} pending, {outbox['failed']} failed, {outbox['sent']} sent",
+            f"messages waiting to be processed: {summary['messages_waiting']}",
             f"quarantined: {summary['quarantined_messages']} message(s), {summary['quarantined_attachments']} attachment(s)",
             f"last poll: {summary['last_poll_at'] or 'never'}; last send: {summary['last_send_at'] or 'never'}",
             *extra,

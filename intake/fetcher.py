@@ -223,7 +223,7 @@ def _add_unfetched(
 
 
 def _row(settings: MailboxSettings, uidvalidity: int, uid: int, size: int, digest: str | None, raw: bytes) -> InboundMessage:
-    parsed = parse_message(raw)
+    parsed = parse_message(raw, headers_only=True)
     return InboundMessage(
         mailbox=settings.name,
         folder=settings.folder,

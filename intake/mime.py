@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import email
+import email.parser
 import email.policy
 from dataclasses import dataclass
 from email.message import Message
@@ -41,8 +42,9 @@ class ParsedMessage:
         return self.reply_to or self.sender
 
 
-def parse_message(raw: bytes) -> ParsedMessage:
-    message = email.message_from_bytes(raw, policy=email.policy.compat32)
+def parse_message(raw: bytes, headers_only: bool = False) -> ParsedMessage:
+    """The message and the headers we keep; headers_only leaves the body unparsed (much faster for large mail)."""
+    message = email.parser.BytesParser(policy=email.policy.compat32).parsebytes(raw, headersonly=headers_only)
     return ParsedMessage(
         message=message,
         message_id=_header(message, "Message-ID"),

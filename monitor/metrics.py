@@ -36,6 +36,7 @@ class BacklogCollector:
         yield notices
         yield _gauge("cers_notices_retrying", "Pending notices that failed at least once.", s["outbox"]["retrying"])
         yield _gauge("cers_notices_failed_recently", "Notices failed within monitor.failed_notice_window_hours.", s["outbox"]["failed_recently"])
+        yield _gauge("cers_messages_waiting", "Messages recorded and not processed yet.", s["messages_waiting"])
         yield _gauge("cers_quarantined_messages", "Messages quarantined for an officer.", s["quarantined_messages"])
         yield _gauge("cers_quarantined_attachments", "PDF attachments quarantined for an officer (a parsing limit was hit).", s["quarantined_attachments"])
         yield _gauge("cers_delivery_problems", "Applications flagged because a notice could not be delivered.", s["delivery_problems"])

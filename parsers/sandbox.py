@@ -1,9 +1,9 @@
 """Parsing a PDF in a child process with wall-clock, CPU and memory limits.
 
 A helper process (``python -m parsers.sandbox_server``) is started once and imports the reader;
-for each PDF it forks a child that sets its limits, parses and reports, so a parse costs a fork,
-not an interpreter start, and never shares the daemon's threads, sockets or database. A child that
-runs out of time, CPU or memory is killed and the PDF is refused with LimitExceeded. A helper that
+it parses PDFs in forked readers that set their limits, so a parse costs neither an interpreter
+start nor a fork, and never shares the daemon's threads, sockets or database. A reader that runs
+out of time, CPU or memory is killed and the PDF is refused with LimitExceeded. A helper that
 stops answering is killed and started again on the next PDF.
 """
 

@@ -1,11 +1,19 @@
-"""The sandbox helper: reads PDFs on stdin, parses each in a forked child under limits, answers on stdout.
+"""The sandbox helper: reads PDFs on stdin, parses each in a forked reader under limits, answers on stdout.
 
 Run by parsers.sandbox; not a command for people. Each answer is ("result", ParseResult) or
 ("error", FormError).
+
+The reader is a child forked from this helper with a memory limit; it parses one PDF at a time,
+with a CPU limit counted from the start of each PDF and a wall-clock limit kept by this helper,
+which kills it on a breach. One reader serves up to READER_USES PDFs: forking for every PDF cost
+more than reading a typical form. A reader that grew past a quarter of its memory limit is replaced,
+and a PDF that killed a reader, or ran it out of memory, after it had read others is tried again in
+a fresh one, so that one PDF's verdict never depends on what was read before it.
 """
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import pickle
@@ -14,12 +22,14 @@ import select
 import signal
 import sys
 import time
-from typing import Any
+from typing import IO, Any
 
 from core.errors import FormError
 from parsers.errors import DamagedPdf, LimitExceeded, ParserFault
 from parsers.read import parse_pdf
-from parsers.sandbox import Limits, read_message, write_message
+from parsers.sandbox import HEADER, Limits, read_message, write_message
+
+READER_USES = 200
 
 
 def main() -> None:
@@ -27,53 +37,113 @@ def main() -> None:
     requests = sys.stdin.buffer
     answers = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)  # anything printed by a library goes to stderr, never into the answers
+    gc.freeze()  # readers share this process's memory; a collection in one would copy all of it
+    reader: Reader | None = None
     while True:
         try:
             data, limits = read_message(requests)
         except EOFError:
             return
-        write_message(answers, run_one(data, limits))
+        reader, answer = run_one(reader, data, limits)
+        write_message(answers, answer)
 
 
-def run_one(data: bytes, limits: Limits) -> tuple[str, Any]:
-    reader, writer = os.pipe()
-    pid = os.fork()
-    if pid == 0:
-        os.close(reader)
-        _child(writer, data, limits)
-        os._exit(0)
-    os.close(writer)
-    try:
-        body = _read_until(reader, time.monotonic() + limits.timeout_seconds)
-    finally:
-        os.close(reader)
-    if body is None:
-        os.kill(pid, signal.SIGKILL)
-        os.waitpid(pid, 0)
-        return "error", LimitExceeded(f"reading the PDF took longer than {limits.timeout_seconds:g} seconds")
-    _, status = os.waitpid(pid, 0)
-    if body:
+class Reader:
+    """A forked child that parses the PDFs written to its pipe, one at a time."""
+
+    def __init__(self, limits: Limits) -> None:
+        self.limits, self.uses = limits, 0
+        request_out, request_in = os.pipe()
+        answer_out, answer_in = os.pipe()
+        self.pid = os.fork()
+        if self.pid == 0:
+            os.close(request_in)
+            os.close(answer_out)
+            _reader_loop(os.fdopen(request_out, "rb"), os.fdopen(answer_in, "wb"), limits)
+            os._exit(0)
+        os.close(request_out)
+        os.close(answer_in)
+        self.requests: IO[bytes] = os.fdopen(request_in, "wb")
+        self.answers = answer_out
+
+    def ask(self, data: bytes) -> tuple[str, Any]:
+        """Parse data in this reader; the answer, or the reason it died or ran out of time (then it is gone)."""
+        self.uses += 1
         try:
-            return pickle.loads(body)  # type: ignore[no-any-return]
-        except Exception:  # a child killed mid-write leaves a truncated answer
-            pass
-    return "error", _death(status, limits)
+            write_message(self.requests, data)
+        except OSError:  # it died while idle: that says nothing about this PDF
+            return "gone", None
+        body = _read_answer(self.answers, time.monotonic() + self.limits.timeout_seconds)
+        if body is None:
+            self.close(kill=True)
+            return "timeout", LimitExceeded(f"reading the PDF took longer than {self.limits.timeout_seconds:g} seconds")
+        if not body:
+            return "died", _death(self.close(), self.limits)
+        return "answer", body
+
+    def close(self, kill: bool = False) -> int:
+        """Stop the reader (it exits when its request pipe closes); its wait status."""
+        if kill:
+            os.kill(self.pid, signal.SIGKILL)
+        self.requests.close()
+        os.close(self.answers)
+        return os.waitpid(self.pid, 0)[1]
 
 
-def _read_until(fd: int, deadline: float) -> bytes | None:
-    """Everything the child writes until it closes the pipe; None past the deadline."""
-    chunks = []
-    while True:
-        left = deadline - time.monotonic()
-        if left <= 0:
+def run_one(reader: Reader | None, data: bytes, limits: Limits) -> tuple[Reader | None, tuple[str, Any]]:
+    """Parse data in reader (or a fresh one); the reader to use next, and the answer."""
+    if reader is not None and (reader.limits != limits or reader.uses >= READER_USES):
+        reader.close()
+        reader = None
+    fresh = reader is None
+    reader = reader or Reader(limits)
+    kind, payload = reader.ask(data)
+    if kind == "gone":
+        reader.close(kill=True)
+        return run_one(None, data, limits)
+    if kind == "died" and not fresh:  # perhaps what earlier PDFs left behind: ask a fresh reader
+        return run_one(None, data, limits)
+    if kind in ("timeout", "died"):
+        return None, ("error", payload)
+    answer, memory_failure, peak_kb = payload
+    if memory_failure and not fresh:  # perhaps what earlier PDFs left behind: ask a fresh reader
+        reader.close()
+        return run_one(None, data, limits)
+    if peak_kb * 1024 > limits.memory_mb * 1024 * 1024 // 4:
+        reader.close()
+        reader = None
+    return reader, answer
+
+
+def _read_answer(fd: int, deadline: float) -> Any | None:
+    """One framed answer from the reader, unpickled; b"" when it closed its pipe (died), None past the deadline."""
+    header = _read_exactly(fd, HEADER.size, deadline)
+    if not header:
+        return header
+    body = _read_exactly(fd, HEADER.unpack(header)[0], deadline)
+    if not body:
+        return body
+    try:
+        return pickle.loads(body)
+    except Exception:  # a reader killed mid-write leaves a truncated answer
+        return b""
+
+
+def _read_exactly(fd: int, size: int, deadline: float) -> bytes | None:
+    chunks, left = [], size
+    while left:
+        wait = deadline - time.monotonic()
+        if wait <= 0:
             return None
-        ready, _, _ = select.select([fd], [], [], left)
+        ready, _, _ = select.select([fd], [], [], wait)
         if not ready:
             return None
-        chunk = os.read(fd, 1 << 16)
+        chunk = os.read(fd, min(left, 1 << 20))
         if not chunk:
-            return b"".join(chunks)
+            return b""
         chunks.append(chunk)
+        left -= len(chunk)
+    return b"".join(chunks)
 
 
 def _death(status: int, limits: Limits) -> FormError:
@@ -84,34 +154,44 @@ def _death(status: int, limits: Limits) -> FormError:
     return ParserFault(f"the PDF reader stopped unexpectedly (exit status {os.waitstatus_to_exitcode(status)})")
 
 
-def _child(writer: int, data: bytes, limits: Limits) -> None:
-    _limit(resource.RLIMIT_CPU, limits.cpu_seconds, limits.cpu_seconds + 1)
+def _reader_loop(requests: IO[bytes], answers: IO[bytes], limits: Limits) -> None:
     memory = limits.memory_mb * 1024 * 1024
     _limit(resource.RLIMIT_AS, memory, memory)
     _limit(resource.RLIMIT_CORE, 0, 0)
-    outcome: tuple[str, Any]
+    while True:
+        try:
+            data = read_message(requests)
+        except EOFError:
+            return
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        spent = int(usage.ru_utime + usage.ru_stime) + 1
+        _limit(resource.RLIMIT_CPU, spent + limits.cpu_seconds, resource.RLIM_INFINITY)
+        outcome, memory_failure = _parse(data, limits)
+        peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        try:
+            write_message(answers, (outcome, memory_failure, peak_kb))
+        except Exception as exc:
+            write_message(answers, (("error", ParserFault(f"the result could not be sent: {type(exc).__name__}")), False, peak_kb))
+
+
+def _parse(data: bytes, limits: Limits) -> tuple[tuple[str, Any], bool]:
+    """The outcome of parsing data, and whether it failed for want of memory."""
     try:
-        outcome = ("result", parse_pdf(data, max_pages=limits.max_pages))
+        return ("result", parse_pdf(data, max_pages=limits.max_pages)), False
     except FormError as exc:
-        outcome = ("error", exc)
+        return ("error", exc), False
     except MemoryError:
-        outcome = ("error", LimitExceeded(f"reading the PDF needed more than {limits.memory_mb} MB of memory"))
+        return ("error", LimitExceeded(f"reading the PDF needed more than {limits.memory_mb} MB of memory")), True
     except RecursionError:
-        outcome = ("error", DamagedPdf("the PDF nests its objects too deeply"))
+        return ("error", DamagedPdf("the PDF nests its objects too deeply")), False
     except Exception as exc:  # reported, not raised: the parent decides what an unexpected failure costs
-        outcome = ("error", ParserFault(f"the PDF reader failed: {type(exc).__name__}: {exc}"[:500]))
-    try:
-        body = pickle.dumps(outcome, protocol=pickle.HIGHEST_PROTOCOL)
-    except Exception as exc:
-        body = pickle.dumps(("error", ParserFault(f"the result could not be sent: {type(exc).__name__}")))
-    with os.fdopen(writer, "wb") as stream:
-        stream.write(body)
+        return ("error", ParserFault(f"the PDF reader failed: {type(exc).__name__}: {exc}"[:500])), False
 
 
 def _limit(which: int, soft: int, hard: int) -> None:
     _, current_hard = resource.getrlimit(which)
     if current_hard != resource.RLIM_INFINITY:
-        hard = min(hard, current_hard)
+        hard = current_hard if hard == resource.RLIM_INFINITY else min(hard, current_hard)
         soft = min(soft, hard)
     resource.setrlimit(which, (soft, hard))
 

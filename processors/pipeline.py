@@ -76,15 +76,16 @@ def process_received(
     report = ProcessReport()
     holder = holder or new_holder()
     report.quarantined += message_claims.recover_abandoned(engine, settings)
-    tried: list[int] = []
+    failed: list[int] = []
     while not should_stop():
-        row_id = message_claims.claim_next(engine, holder, settings, skip=tried)
+        row_id = message_claims.claim_next(engine, holder, settings, skip=failed)
         if row_id is None:
             break
-        tried.append(row_id)
         outcome = _process_isolated(engine, settings, blobs, row_id, holder)
         if outcome:
             setattr(report, outcome, getattr(report, outcome) + 1)
+        if outcome == "failed":
+            failed.append(row_id)
     return report
 
 

@@ -89,6 +89,7 @@ def status_summary(session: Session, today: date | None = None) -> dict[str, Any
         select(func.count()).where(InboundMessage.status == MessageStatus.quarantined)
     ).one()
     quarantined_attachments = session.exec(select(func.count()).where(Submission.status == "quarantined")).one()
+    waiting = session.exec(select(func.count()).where(InboundMessage.status == MessageStatus.received)).one()
     last_poll = session.exec(select(func.max(MailboxState.last_poll_at))).one()
     last_send = session.exec(select(func.max(Notice.sent_at))).one()
     return {
@@ -97,6 +98,7 @@ def status_summary(session: Session, today: date | None = None) -> dict[str, Any
         "service_level_business_days": SERVICE_LEVEL_DAYS,
         "past_service_level": overdue,
         "outbox": {"pending": notices.get(NoticeStatus.pending, 0), "failed": notices.get(NoticeStatus.failed, 0), "sent": notices.get(NoticeStatus.sent, 0)},
+        "messages_waiting": waiting,  # recorded, not processed yet: the workers' backlog
         "quarantined_messages": quarantined,
         "quarantined_attachments": quarantined_attachments,
         "last_poll_at": _iso(last_poll),

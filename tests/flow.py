@@ -35,6 +35,12 @@ def flow_environment(storage: Path, imap: ImapAccount, smtp: SmtpSink) -> dict[s
     }
 
 
+def daemon_environment(storage: Path, imap: ImapAccount, smtp: SmtpSink, **overrides: str) -> dict[str, str]:
+    """The environment for a daemon subprocess: this one without CERS_ variables, the flow's, then overrides."""
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("CERS_")}
+    return {**clean, **flow_environment(storage, imap, smtp), **overrides}
+
+
 def database_environment() -> dict[str, str]:
     """CERS_DATABASE__URL for the test's PostgreSQL database when the suite runs on PostgreSQL."""
     return {"CERS_DATABASE__URL": DATABASE_URL} if DATABASE_URL else {}

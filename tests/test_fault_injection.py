@@ -19,7 +19,7 @@ from core.runner import Runner
 from demo.forms import fill_form, sample_values
 from demo.mailservers import SmtpSink
 from demo.samples import application_email, plain_email
-from flow import flow_environment, flow_settings, parsed
+from flow import daemon_environment, flow_settings, parsed
 from outbox.sender import INTERRUPTED
 from servers import ImapAccount, connect
 
@@ -71,18 +71,19 @@ def test_sigkill_at_random_points_loses_and_doubles_nothing(
     with connect(dovecot_server) as client:
         for raw in drain_messages():
             client.append("INBOX", raw)
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("CERS_")},
-        **flow_environment(tmp_path / "var", dovecot_server, smtp_sink),
-        "CERS_MAILBOX__POLL_INTERVAL": "0.3",
-        "CERS_MAILBOX__BATCH_SIZE": "10",
-        "CERS_MAILBOX__RECONNECT_MAX_SECONDS": "1",
-        "CERS_MAILBOX__LEASE_SECONDS": "2",
-        "CERS_PROCESSING__MAX_AUTO_REPLIES_PER_DAY": "1000",
-        "CERS_OUTBOX__RATE_PER_MINUTE": "0",
-        "CERS_OUTBOX__CLAIM_SECONDS": "2",
-        "CERS_OUTBOX__RETRY_FIRST_SECONDS": "1",
-    }
+    env = daemon_environment(
+        tmp_path / "var",
+        dovecot_server,
+        smtp_sink,
+        CERS_MAILBOX__POLL_INTERVAL="0.3",
+        CERS_MAILBOX__BATCH_SIZE="10",
+        CERS_MAILBOX__RECONNECT_MAX_SECONDS="1",
+        CERS_MAILBOX__LEASE_SECONDS="2",
+        CERS_PROCESSING__MAX_AUTO_REPLIES_PER_DAY="1000",
+        CERS_OUTBOX__RATE_PER_MINUTE="0",
+        CERS_OUTBOX__CLAIM_SECONDS="2",
+        CERS_OUTBOX__RETRY_FIRST_SECONDS="1",
+    )
     runner = Runner(flow_settings(tmp_path / "var", dovecot_server, smtp_sink))
     log = tmp_path / "daemon.log"
     kills, deadline = 0, time.monotonic() + 300

@@ -17,6 +17,7 @@ from flow import flow_settings
 from intake.connection import imap_connection
 from intake.fetcher import fetch_new_messages
 from processors.pipeline import process_received
+from processors.queue import status_summary
 from servers import ImapAccount, imap_append
 
 
@@ -52,11 +53,15 @@ def test_a_live_claim_is_left_alone_and_an_expired_one_is_taken_over(tmp_path: P
     set_claim(runner, row_id, "another-host:4242:feedbeef", 60, attempts=1)  # a worker on another machine has it
     assert process_received(runner.engine, runner.settings, runner.blobs).processed == 0
     assert row_of(runner, row_id).status == MessageStatus.received
+    with Session(runner.engine) as session:
+        assert status_summary(session)["messages_waiting"] == 1
 
     set_claim(runner, row_id, "another-host:4242:feedbeef", -1, attempts=1)  # that worker died; its claim ran out
     assert process_received(runner.engine, runner.settings, runner.blobs).processed == 1
     row = row_of(runner, row_id)
     assert (row.status, row.attempts, row.claimed_by) == (MessageStatus.processed, 2, None)
+    with Session(runner.engine) as session:
+        assert status_summary(session)["messages_waiting"] == 0
 
 
 def test_a_message_that_stopped_its_worker_every_time_is_quarantined(tmp_path: Path, pymap_server: ImapAccount, smtp_sink: SmtpSink) -> None:

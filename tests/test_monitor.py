@@ -36,7 +36,7 @@ import flow
 
 STATUS_KEYS = {
     "queue", "oldest_open_age_business_days", "service_level_business_days", "past_service_level", "outbox",
-    "quarantined_messages", "last_poll_at", "last_send_at",
+    "messages_waiting", "quarantined_messages", "last_poll_at", "last_send_at",
 }
 
 

@@ -65,3 +65,21 @@ def test_a_dead_helper_is_started_again() -> None:
     helper.process.wait()
     assert isinstance(parse_sandboxed(fixture("acroform"), LIMITS), Bsf831Form)
     assert sandbox._helper() is not helper
+
+
+def test_a_verdict_does_not_depend_on_the_pdfs_read_before_it() -> None:
+    """Readers serve several PDFs: a form read after breaches reads as it does on its own."""
+    from pdf_fixtures import fixture
+
+    limits = Limits(timeout_seconds=10, cpu_seconds=5, memory_mb=96)
+    alone = parse_sandboxed(fixture("acroform"), limits)
+    bomb = next(d for name, d, _ in hostile_pdfs() if name == "content_bomb_48mb")
+    for _ in range(2):
+        try:
+            parse_sandboxed(bomb, limits)
+        except LimitExceeded:
+            pass
+        else:
+            raise AssertionError("no limit breached")
+        after = parse_sandboxed(fixture("acroform"), limits)
+        assert isinstance(after, Bsf831Form) and after.values == alone.values  # type: ignore[union-attr]

@@ -19,7 +19,7 @@ from core.runner import Runner
 from demo.forms import fill_form, sample_values
 from demo.mailservers import SmtpSink
 from demo.samples import application_email, plain_email
-from flow import flow_environment, flow_settings, parsed
+from flow import daemon_environment, flow_settings, parsed
 from servers import ImapAccount, connect
 
 MESSAGES = 1000
@@ -72,15 +72,16 @@ def test_four_workers_process_each_of_a_thousand_messages_once(tmp_path: Path, d
     with connect(dovecot_server) as client:
         for raw in messages():
             client.append("INBOX", raw)
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("CERS_")},
-        **flow_environment(tmp_path / "var", dovecot_server, smtp_sink),
-        "CERS_LOGGING__FORMAT": "json",
-        "CERS_LOGGING__LEVEL": "info",
-        "CERS_MAILBOX__BATCH_SIZE": "50",
-        "CERS_PROCESSING__MAX_AUTO_REPLIES_PER_DAY": "1000",
-        "CERS_OUTBOX__RATE_PER_MINUTE": "0",
-    }
+    env = daemon_environment(
+        tmp_path / "var",
+        dovecot_server,
+        smtp_sink,
+        CERS_LOGGING__FORMAT="json",
+        CERS_LOGGING__LEVEL="info",
+        CERS_MAILBOX__BATCH_SIZE="50",
+        CERS_PROCESSING__MAX_AUTO_REPLIES_PER_DAY="1000",
+        CERS_OUTBOX__RATE_PER_MINUTE="0",
+    )
     runner = Runner(flow_settings(tmp_path / "var", dovecot_server, smtp_sink))
     log = tmp_path / "daemon.log"
     with open(log, "ab") as handle:
