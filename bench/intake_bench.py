@@ -12,56 +12,31 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
+from common import fill_maildir, settings_for  # noqa: E402
 from imapclient import IMAPClient  # noqa: E402
+from servers import DovecotServer, fresh_account  # noqa: E402
 from sqlalchemy import insert  # noqa: E402
 
 from core.db import session_scope  # noqa: E402
-from core.log import configure_logging  # noqa: E402
 from core.models import InboundMessage, MailboxState  # noqa: E402
 from core.runner import Runner  # noqa: E402
-from core.settings import load_settings  # noqa: E402
 from demo.forms import fill_form, sample_values  # noqa: E402
 from demo.mailservers import SmtpSink  # noqa: E402
 from demo.samples import application_email, plain_email  # noqa: E402
 from intake.connection import imap_connection  # noqa: E402
 from intake.fetcher import fetch_new_messages  # noqa: E402
-from servers import DovecotServer, fresh_account  # noqa: E402
 
 
-def settings_for(account, sink: SmtpSink, storage: Path, **mailbox: str):  # type: ignore[no-untyped-def]
-    env = {
-        "CERS_MAILBOX__HOST": account.host, "CERS_MAILBOX__PORT": str(account.port),
-        "CERS_MAILBOX__USERNAME": account.username, "CERS_MAILBOX__PASSWORD": account.password,
-        "CERS_SMTP__PORT": str(sink.port), "CERS_STORAGE__PATH": str(storage),
-        "CERS_SETTINGS": str(ROOT / "settings.toml"), "CERS_LOGGING__LEVEL": "warning",
-    }
-    env.update({f"CERS_MAILBOX__{k.upper()}": v for k, v in mailbox.items()})
-    settings = load_settings(environ=env)
-    configure_logging(settings.logging)
-    return settings
-
-
-def fill_maildir(account, count: int) -> None:  # type: ignore[no-untyped-def]
-    """Drop count messages straight into the account's Maildir (as delivery would), owned by Dovecot's user."""
-    import os
-    import shutil
-
-    with IMAPClient(account.host, account.port, ssl=False) as client:
-        client.login(account.username, account.password)
-        client.select_folder("INBOX")  # Dovecot creates the Maildir, owned by its user
-    new = account.maildir / "new"
-    new.mkdir(parents=True, exist_ok=True)
+def processed_long_ago(count: int) -> Iterator[bytes]:
     body = plain_email(sender="old@example.ca", subject="processed long ago", body="x")
     for n in range(count):
-        path = new / f"{1700000000 + n}.M{n}P1.bench"
-        path.write_bytes(body.replace(b"processed long ago", f"processed long ago {n}".encode()))
-        if os.geteuid() == 0:
-            shutil.chown(path, "nobody", "nogroup")
+        yield body.replace(b"processed long ago", f"processed long ago {n}".encode())
 
 
 def timed_polls(runner: Runner, rounds: int) -> list[float]:
@@ -77,7 +52,7 @@ def timed_polls(runner: Runner, rounds: int) -> list[float]:
 def poll_cost(server: DovecotServer, sink: SmtpSink, work: Path, count: int, rounds: int) -> None:
     empty = fresh_account("dovecot", server)
     full = fresh_account("dovecot", server)
-    fill_maildir(full, count)
+    fill_maildir(full, processed_long_ago(count))
     runners = {}
     for name, account in (("empty", empty), ("full", full)):
         runner = Runner(settings_for(account, sink, work / name, processed_folder=""))

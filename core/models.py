@@ -186,7 +186,8 @@ class Notice(SQLModel, table=True):
     status: NoticeStatus = Field(default=NoticeStatus.pending, index=True, sa_type=enum_column(NoticeStatus))
     attempts: int = 0
     last_error: str | None = None
-    created_at: datetime = Field(default_factory=utcnow)
+    # the daily limit on automatic replies counts the last day's notices: the index keeps that off the history
+    created_at: datetime = Field(default_factory=utcnow, index=True)
     sent_at: datetime | None = None
     # delivery: a pending notice is sent when next_attempt_at has passed and no live claim holds it
     next_attempt_at: datetime | None = Field(default=None, index=True)

@@ -37,6 +37,9 @@ from outbox.sender import SendReport, send_pending
 from processors.pipeline import ProcessReport, process_received
 
 log = structlog.get_logger("runner")
+# Handled mail is moved in chunks of this many messages at most: in a large maildir folder one
+# MOVE costs the server a rewrite of the folder's index, however few messages it moves.
+MOVE_EVERY = 500
 # A fetcher whose workers still have mail in hand looks this often (seconds) for mail to move.
 SETTLE_SECONDS = 2.0
 
@@ -194,12 +197,16 @@ class Runner:
     def _fetch_process_settle(self, report: PassReport, client: IMAPClient) -> None:
         """A backlog is worked through one batch at a time: fetch, process, move, send, then the next."""
         mailbox, stop = self.settings.mailbox, self.stop_event.is_set
+        since_move = 0
         while True:
             fetched = fetch_new_messages(
                 client, settings=mailbox, engine=self.engine, blobs=self.blobs, should_stop=stop, limit=mailbox.batch_size
             )
             processed = self._process() if self.role == Role.all else ProcessReport()
-            fetched.moved += settle_messages(client, settings=mailbox, engine=self.engine, uidvalidity=fetched.uidvalidity)
+            since_move += fetched.fetched + fetched.quarantined
+            if not fetched.more or stop() or since_move >= MOVE_EVERY:
+                fetched.moved += settle_messages(client, settings=mailbox, engine=self.engine, uidvalidity=fetched.uidvalidity)
+                since_move = 0
             accumulate(report.fetch, fetched)
             accumulate(report.process, processed)
             if not fetched.more or stop():

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import aiosmtplib
 import structlog
+from sqlalchemy import or_
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, col, select
@@ -61,8 +62,8 @@ def send_pending(engine: Engine, settings: Settings, *, holder: str | None = Non
 async def _send_pending(engine: Engine, settings: Settings, holder: str) -> SendReport:
     report = SendReport()
     journal = AcceptedJournal(journal_path(settings))
-    report.recovered = recover_accepted(engine, journal)
     release_dead_claims(engine, utcnow())
+    report.recovered = recover_accepted(engine, journal)
     report.failed += flag_interrupted(engine)
     outbox = settings.outbox
     limiter = RateLimiter(outbox.rate_per_minute)
@@ -175,8 +176,14 @@ def recover_accepted(engine: Engine, journal: AcceptedJournal) -> int:
         if not accepted:
             return 0
         with session_scope(engine) as session:
+            # a notice another live sender holds is being recorded by that sender right now
+            now = utcnow()
             rows = session.exec(
-                select(Notice).where(col(Notice.message_id).in_(list(accepted)), Notice.status != NoticeStatus.sent)
+                select(Notice).where(
+                    col(Notice.message_id).in_(list(accepted)),
+                    Notice.status != NoticeStatus.sent,
+                    or_(col(Notice.claim_until).is_(None), col(Notice.claim_until) < now),
+                )
             )
             for notice in rows:
                 _apply_sent(notice, accepted[notice.message_id])

@@ -10,7 +10,6 @@ from sqlmodel import Session, select
 
 from core.models import Application, AuditEvent, InboundMessage, MessageKind, Notice, NoticeStatus
 from core.runner import Runner
-from core.settings import Settings
 from demo.forms import fill_form, sample_values
 from demo.mailservers import SmtpSink
 from demo.samples import application_email, plain_email
