@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import tomllib
 from pathlib import Path
+from urllib.parse import urlsplit
 from typing import Any, Literal
 
 from pydantic import (
@@ -201,6 +202,8 @@ def _read_file(path: Path) -> dict[str, Any]:
         if key in data.get(section, {}):
             env = f"{ENV_PREFIX}{section.upper()}__{key.upper()}"
             raise SettingsError(f"{section}.{key} must not be in {path}: set it in the environment as {env}")
+    if urlsplit(str(data.get("database", {}).get("url", ""))).password:
+        raise SettingsError(f"database.url in {path} holds a password: set the URL in the environment as CERS_DATABASE__URL")
     return data
 
 

@@ -52,6 +52,18 @@ def test_password_in_the_file_is_refused(tmp_path: Path) -> None:
         load_settings(path, environ={})
 
 
+def test_a_database_password_in_the_file_is_refused_but_not_in_the_environment(tmp_path: Path) -> None:
+    path = tmp_path / "settings.toml"
+    path.write_text('[database]\nurl = "postgresql+psycopg://intake:s3cret@db.example/cers"\n')
+    with pytest.raises(SettingsError, match="CERS_DATABASE__URL") as raised:
+        load_settings(path, environ={})
+    assert "s3cret" not in str(raised.value)
+    path.write_text('[database]\nurl = "postgresql+psycopg://intake@db.example/cers"\n')
+    assert load_settings(path, environ={}).database.url.endswith("@db.example/cers")
+    url = "postgresql+psycopg://intake:s3cret@db.example/cers"
+    assert load_settings(path, environ={"CERS_DATABASE__URL": url}).database.url == url
+
+
 def test_cers_settings_names_another_file(tmp_path: Path) -> None:
     path = tmp_path / "other.toml"
     path.write_text('[mailbox]\nfolder = "Applications"\n')
