@@ -98,9 +98,9 @@ def run_one(reader: Reader | None, data: bytes, limits: Limits) -> tuple[Reader 
     fresh = reader is None
     reader = reader or Reader(limits)
     kind, payload = reader.ask(data)
-    if kind == "gone":
-        reader.close(kill=True)
-        return run_one(None, data, limits)
+    if kind == "gone":  # a reader that died idle says nothing about this PDF; a fresh one that did cannot read it
+        status = reader.close(kill=True)
+        return run_one(None, data, limits) if not fresh else (None, ("error", _death(status, limits)))
     if kind == "died" and not fresh:  # perhaps what earlier PDFs left behind: ask a fresh reader
         return run_one(None, data, limits)
     if kind in ("timeout", "died"):

@@ -10,10 +10,11 @@ import sys
 from email.message import EmailMessage
 from pathlib import Path
 
+from servers import ImapAccount
+
 from core.runner import PassReport, Runner
 from core.settings import Settings, load_settings
 from demo.mailservers import SmtpSink
-from servers import ImapAccount
 
 ROOT = Path(__file__).resolve().parent.parent
 SETTINGS_FILE = ROOT / "settings.toml"

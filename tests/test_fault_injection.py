@@ -12,16 +12,23 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+from flow import daemon_environment, flow_settings, parsed
+from servers import ImapAccount, connect
 from sqlmodel import Session, select
 
-from core.models import InboundMessage, MessageKind, MessageStatus, Notice, NoticeStatus, Submission
+from core.models import (
+    InboundMessage,
+    MessageKind,
+    MessageStatus,
+    Notice,
+    NoticeStatus,
+    Submission,
+)
 from core.runner import Runner
 from demo.forms import fill_form, sample_values
 from demo.mailservers import SmtpSink
 from demo.samples import application_email, plain_email
-from flow import daemon_environment, flow_settings, parsed
 from outbox.sender import INTERRUPTED
-from servers import ImapAccount, connect
 
 MESSAGES = 200
 SEED = int(os.environ.get("INTAKE_FAULT_SEED", random.randrange(1 << 30)))

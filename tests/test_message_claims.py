@@ -7,18 +7,18 @@ import subprocess
 from datetime import timedelta
 from pathlib import Path
 
+from flow import flow_settings
+from servers import ImapAccount, imap_append
 from sqlmodel import Session, select
 
 from core.models import AuditEvent, InboundMessage, MessageStatus, utcnow
 from core.runner import Runner
 from demo.mailservers import SmtpSink
 from demo.samples import plain_email
-from flow import flow_settings
 from intake.connection import imap_connection
 from intake.fetcher import fetch_new_messages
 from processors.pipeline import process_received
 from processors.queue import status_summary
-from servers import ImapAccount, imap_append
 
 
 def recorded(runner: Runner, imap: ImapAccount, subject: str) -> int:

@@ -11,16 +11,24 @@ import time
 from collections import Counter
 from pathlib import Path
 
+from flow import daemon_environment, flow_settings, parsed
+from servers import ImapAccount, connect
 from sqlmodel import Session, func, select
 from stdnum import luhn
 
-from core.models import Application, InboundMessage, MessageKind, MessageStatus, Notice, NoticeStatus, Submission
+from core.models import (
+    Application,
+    InboundMessage,
+    MessageKind,
+    MessageStatus,
+    Notice,
+    NoticeStatus,
+    Submission,
+)
 from core.runner import Runner
 from demo.forms import fill_form, sample_values
 from demo.mailservers import SmtpSink
 from demo.samples import application_email, plain_email
-from flow import daemon_environment, flow_settings, parsed
-from servers import ImapAccount, connect
 
 MESSAGES = 1000
 EXPORTERS = 20
