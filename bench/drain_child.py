@@ -20,7 +20,7 @@ from typing import Any
 def drain(messages: int, profile: str | None) -> dict[str, Any]:
     """Runner.run_once until the database has every message processed and no notice pending."""
     from core.log import configure_logging
-    from core.runner import Runner
+    from app.runner import Runner
     from core.settings import load_settings
     from intake.connection import imap_connection
 
@@ -56,7 +56,7 @@ def floor(batch_size: int) -> dict[str, Any]:
     from imapclient import IMAPClient
     from pypdf import PdfReader
 
-    from intake.mime import find_pdfs, parse_message
+    from mail.mime import find_pdfs, parse_message
 
     started = time.perf_counter()
     messages = pdfs = 0

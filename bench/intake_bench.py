@@ -25,7 +25,7 @@ from sqlalchemy import insert  # noqa: E402
 
 from core.db import session_scope  # noqa: E402
 from core.models import InboundMessage, MailboxState  # noqa: E402
-from core.runner import Runner  # noqa: E402
+from app.runner import Runner  # noqa: E402
 from demo.forms import fill_form, sample_values  # noqa: E402
 from demo.mailservers import SmtpSink  # noqa: E402
 from demo.samples import application_email, plain_email  # noqa: E402

@@ -29,6 +29,7 @@ from sqlalchemy import insert, text  # noqa: E402
 from sqlmodel import Session  # noqa: E402
 
 from console.app import create_app  # noqa: E402
+from core.db import open_database  # noqa: E402
 from core.models import Application, AppState, Officer, OfficerRole  # noqa: E402
 from core.settings import load_settings  # noqa: E402
 from processors.business_days import due_date  # noqa: E402
@@ -92,8 +93,8 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as folder:
         settings = load_settings(environ={"CERS_SETTINGS": str(ROOT / "settings.toml"), "CERS_STORAGE__PATH": folder})
-        app = create_app(settings, secret_key="b" * 40)
-        engine = app.state.console.engine
+        engine = open_database(settings)
+        app = create_app(settings, engine, secret_key="b" * 40)
         started = time.perf_counter()
         with Session(engine) as session:
             bulk_insert(session, args.applications)

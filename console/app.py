@@ -13,12 +13,17 @@ from sqlalchemy.engine import Engine
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from console import routes_applications, routes_correspondence, routes_decisions, routes_officers, routes_session
+from console import (
+    routes_applications,
+    routes_correspondence,
+    routes_decisions,
+    routes_officers,
+    routes_session,
+)
 from console.auth import Forbidden, NotSignedIn
 from console.i18n import translator
 from console.web import Console, language_of, redirect, render
 from core.blobs import BlobStore
-from core.db import make_engine, migrate
 from core.errors import SettingsError
 from core.settings import Settings
 
@@ -47,10 +52,8 @@ def console_secret(settings: Settings, *, development: bool) -> str:
     )
 
 
-def create_app(settings: Settings, *, secret_key: str, engine: Engine | None = None) -> FastAPI:
-    """The console for these settings; secret_key comes from console_secret()."""
-    engine = engine or make_engine(settings)
-    migrate(engine)
+def create_app(settings: Settings, engine: Engine, *, secret_key: str) -> FastAPI:
+    """The console for these settings on a migrated database; secret_key comes from console_secret()."""
     monitor_router = _monitor_router()
     has_dashboard = _has_module("monitor.dashboard")
     app = FastAPI(title="cers-intake console", docs_url=None, redoc_url=None, openapi_url=None)

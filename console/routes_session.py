@@ -7,7 +7,13 @@ from urllib.parse import urlparse
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import Response
 
-from console.auth import NotSignedIn, csrf_protect, end_session, signed_in, start_session
+from console.auth import (
+    NotSignedIn,
+    csrf_protect,
+    end_session,
+    signed_in,
+    start_session,
+)
 from console.i18n import LANGUAGES
 from console.officers import SignInRefused, authenticate
 from console.web import console_of, redirect, render

@@ -1,1 +1,1 @@
-"""The shared kernel: settings, tables, database, logging, errors and the CLI entry."""
+"""The shared kernel: settings, tables and their row changes, database and migrations, logging, blobs, errors."""

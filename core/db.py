@@ -27,6 +27,13 @@ def make_engine(settings: Settings) -> Engine:
     return create_engine(url, pool_pre_ping=True, hide_parameters=True)
 
 
+def open_database(settings: Settings) -> Engine:
+    """The engine with the schema brought up to the newest migration: called once, as a process starts."""
+    engine = make_engine(settings)
+    migrate(engine)
+    return engine
+
+
 def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")

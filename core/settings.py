@@ -5,8 +5,8 @@ from __future__ import annotations
 import os
 import tomllib
 from pathlib import Path
-from urllib.parse import urlsplit
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import (
     BaseModel,

@@ -1,1 +1,1 @@
-"""The mailbox side: IMAP connection, fetching, archiving, MIME walk and classification."""
+"""The mailbox side: the IMAP connection, fetching and archiving, IDLE, the lease, moving handled mail."""

@@ -20,17 +20,22 @@ _token_sources: dict[tuple[str, str, str], TokenSource] = {}
 @contextmanager
 def imap_connection(settings: MailboxSettings) -> Iterator[imapclient.IMAPClient]:
     """A logged-in IMAPClient; logged out when the block ends."""
-    client = _open(settings)
+    client = open_connection(settings)
     try:
         yield client
     finally:
-        try:
-            client.logout()
-        except (IMAPClientError, OSError):
-            pass
+        close_connection(client)
 
 
-def _open(settings: MailboxSettings) -> imapclient.IMAPClient:
+def close_connection(client: imapclient.IMAPClient) -> None:
+    """Log out; a connection that is already gone is only closed."""
+    try:
+        client.logout()
+    except (IMAPClientError, OSError):
+        _close(client)
+
+
+def open_connection(settings: MailboxSettings) -> imapclient.IMAPClient:
     where = f"{settings.host}:{settings.port}"
     try:
         client = imapclient.IMAPClient(

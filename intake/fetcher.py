@@ -22,7 +22,7 @@ from core.db import session_scope
 from core.errors import MailboxError
 from core.models import InboundMessage, MailboxState, MessageStatus, utcnow
 from core.settings import MailboxSettings
-from intake.mime import parse_message
+from mail.mime import parse_message
 
 log = structlog.get_logger("intake")
 HEADER_FIELDS = b"BODY.PEEK[HEADER.FIELDS (FROM REPLY-TO SUBJECT MESSAGE-ID DATE)]"
@@ -38,6 +38,7 @@ class FetchReport:
     moved: int = 0
     uidvalidity: int | None = field(default=None, metadata={"sum": False})
     more: bool = False  # new messages were left for the next call
+    leased_elsewhere: bool = False  # another fetcher holds the mailbox: nothing was fetched
 
 
 def fetch_new_messages(

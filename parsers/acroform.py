@@ -13,7 +13,6 @@ from typing import Any
 from pypdf import PdfReader
 from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject, NameObject, StreamObject
 
-from parsers.form import ParseResult
 from parsers.pdf import guarded
 
 INDEX = re.compile(r"\[\d+\]")
@@ -107,10 +106,3 @@ def index_names(fields: dict[str, Any]) -> dict[str, str]:
 
 def lookup(names: dict[str, str], qualified: str) -> str | None:
     return names.get(qualified) or names.get(INDEX.sub("", qualified))
-
-
-def parse_pdf(data: bytes) -> ParseResult:
-    """The whole reader (``parsers.read.parse_pdf``), under this module's original name."""
-    from parsers.read import parse_pdf as read_pdf  # parsers.read imports this module
-
-    return read_pdf(data)

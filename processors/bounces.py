@@ -7,7 +7,7 @@ from email.message import Message
 from sqlmodel import Session, col, select
 
 from core.models import Application, InboundMessage, Notice, NoticeStatus
-from intake.bounces import bounced_message_ids, diagnostic
+from mail.bounces import bounced_message_ids, diagnostic
 from processors import states
 
 log = structlog.get_logger("processors")

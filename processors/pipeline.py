@@ -25,8 +25,8 @@ from core.models import (
     utcnow,
 )
 from core.settings import Settings
-from intake.classify import classify, wants_no_auto_reply
-from intake.mime import ParsedMessage, PdfAttachment, find_pdfs, parse_message
+from mail.classify import classify, wants_no_auto_reply
+from mail.mime import ParsedMessage, PdfAttachment, find_pdfs, parse_message
 from outbox.compose import queue_notice
 from parsers.errors import EncryptedPdf, LimitExceeded, ParserFault
 from parsers.form import Bsf831Form, NotAForm

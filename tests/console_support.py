@@ -14,7 +14,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from console.app import create_app
-from core.db import session_scope
+from core.db import open_database, session_scope
 from core.models import Application, AppState, FindingRow, InboundMessage, Officer, OfficerRole, Submission
 from core.settings import Settings, load_settings
 from flow import SETTINGS_FILE
@@ -30,8 +30,8 @@ def console_settings(storage: Path, **extra: str) -> Settings:
 
 
 def console_app(settings: Settings) -> tuple[FastAPI, Engine]:
-    app = create_app(settings, secret_key=SECRET)
-    engine = app.state.console.engine
+    engine = open_database(settings)
+    app = create_app(settings, engine, secret_key=SECRET)
     with session_scope(engine) as db:
         if db.exec(select(Officer)).first() is None:  # two apps of one test share the database on PostgreSQL
             for name, role in (("sam", OfficerRole.supervisor), ("olga", OfficerRole.officer), ("omar", OfficerRole.officer), ("mona", OfficerRole.monitor)):

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from servers import ImapAccount
 
-from core.runner import PassReport, Runner
+from app.runner import PassReport, Runner
 from core.settings import Settings, load_settings
 from demo.mailservers import SmtpSink
 

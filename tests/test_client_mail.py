@@ -10,7 +10,7 @@ from sqlmodel import Session, select
 
 import client_messages as clients
 from core.models import Application, InboundMessage, Submission
-from core.runner import Runner
+from app.runner import Runner
 from demo.forms import fill_form, sample_values
 from demo.mailservers import SmtpSink
 from flow import flow_settings, run_until_idle

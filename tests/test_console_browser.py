@@ -15,7 +15,7 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright
 from console.app import create_app
 from core.db import session_scope
 from core.models import Officer, OfficerRole
-from core.runner import Runner
+from app.runner import Runner
 from demo.forms import fill_form, sample_values
 from demo.mailservers import SmtpSink
 from demo.samples import application_email, plain_email
@@ -76,7 +76,7 @@ def test_officer_decides_in_the_browser_and_applicants_receive_it(
         db.add(Officer(name="olga", role=OfficerRole.officer, password_hash=password_hash()))
         db.add(Officer(name="sam", role=OfficerRole.supervisor, password_hash=password_hash()))
     monkeypatch.setattr(processors.decisions, "new_activation_code", lambda: CODE)
-    app = create_app(runner.settings, secret_key=SECRET, engine=runner.engine)
+    app = create_app(runner.settings, runner.engine, secret_key=SECRET)
     pages: list[str] = []
 
     with served(app) as base:

@@ -16,7 +16,7 @@ from imapclient import IMAPClient
 from sqlmodel import Session, select
 
 from core.models import InboundMessage, MailboxState, MessageStatus
-from core.runner import Runner
+from app.runner import Runner
 from core.settings import Settings
 from demo.forms import fill_form, sample_values
 from demo.mailservers import SmtpSink
@@ -178,12 +178,12 @@ def test_sigterm_stops_the_daemon_cleanly_and_releases_the_lease(tmp_path: Path,
 def test_an_unexpected_error_in_a_pass_does_not_end_the_daemon(
     tmp_path: Path, pymap_server: ImapAccount, smtp_sink: SmtpSink, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import core.runner
+    import app.stages
     from sqlalchemy.exc import OperationalError
 
     settings = with_mailbox(flow_settings(tmp_path / "var", pymap_server, smtp_sink), poll_interval=1, reconnect_max_seconds=1)
     runner = Runner(settings)
-    real, calls = core.runner.process_received, []
+    real, calls = app.stages.process_received, []
 
     def database_busy_once(*args, **kwargs):  # type: ignore[no-untyped-def]
         calls.append(1)
@@ -191,7 +191,7 @@ def test_an_unexpected_error_in_a_pass_does_not_end_the_daemon(
             raise OperationalError("UPDATE", {}, Exception("database is locked"))
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(core.runner, "process_received", database_busy_once)
+    monkeypatch.setattr(app.stages, "process_received", database_busy_once)
     imap_append(pymap_server, plain_email(sender="q@example.ca", subject="question", body="hello"))
     with daemon_thread(runner):
         assert smtp_sink.wait_for(1, timeout=15)[0][1] == ["q@example.ca"]

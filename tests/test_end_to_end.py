@@ -10,7 +10,7 @@ import pytest
 from sqlmodel import Session, select
 
 from core.models import Account, InboundMessage, MessageKind, Notice
-from core.runner import Runner
+from app.runner import Runner
 from demo.forms import fill_form, sample_values
 from demo.mailservers import SmtpSink
 from demo.samples import application_email, plain_email

@@ -24,7 +24,7 @@ from core.models import (
     NoticeStatus,
     Submission,
 )
-from core.runner import Runner
+from app.runner import Runner
 from demo.forms import fill_form, sample_values
 from demo.mailservers import SmtpSink
 from demo.samples import application_email, plain_email

@@ -12,7 +12,7 @@ from servers import ImapAccount, imap_append
 from sqlmodel import Session, select
 
 from core.models import AuditEvent, InboundMessage, MessageStatus, utcnow
-from core.runner import Runner
+from app.runner import Runner
 from demo.mailservers import SmtpSink
 from demo.samples import plain_email
 from intake.connection import imap_connection

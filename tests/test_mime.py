@@ -14,8 +14,8 @@ import pytest
 
 from core.models import MessageKind
 from demo.samples import application_email, plain_email
-from intake.classify import classify
-from intake.mime import find_pdfs, parse_message
+from mail.classify import classify
+from mail.mime import find_pdfs, parse_message
 
 PDF = b"%PDF-1.7\n1 0 obj\n<<>>\nendobj\ntrailer\n<<>>\n%%EOF\n"
 

@@ -19,10 +19,10 @@ from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy.engine import Engine
 from sqlmodel import select
 
-from core.cli import _status_text
+from app.cli import _status_text
 from core.db import session_scope
 from core.models import Application, AppState, MailboxState, utcnow
-from core.runner import Runner
+from app.runner import Runner
 from core.settings import Settings
 from demo.mailservers import SmtpSink, free_port
 from flow import cli, flow_environment

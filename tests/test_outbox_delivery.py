@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from sqlmodel import Session, select
 
-from core.cli import _queue_text
+from app.cli import _queue_text
 from core.models import Application, AuditEvent, NoticeStatus
 from demo.mailservers import SmtpSink, free_port
 from outbox.sender import journal_path, send_pending

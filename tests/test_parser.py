@@ -10,7 +10,7 @@ from reportlab.pdfgen import canvas
 
 from core.errors import FormError
 from demo.forms import draw_template, fill_form, sample_values
-from parsers.acroform import parse_pdf
+from parsers.read import parse_pdf
 from parsers.form import Bsf831Form, NotAForm
 
 

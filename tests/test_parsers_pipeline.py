@@ -8,7 +8,7 @@ from pathlib import Path
 from sqlmodel import Session, select
 
 from core.models import Application, AuditEvent, FindingRow, Submission
-from core.runner import Runner
+from app.runner import Runner
 from core.settings import ParsingSettings
 from demo.mailservers import SmtpSink
 from demo.samples import application_email

@@ -11,7 +11,7 @@ from structlog.testing import capture_logs
 import processors.pipeline
 from core.db import session_scope
 from core.models import AuditEvent, InboundMessage, MessageStatus, Notice, NoticeStatus, Submission
-from core.runner import Runner
+from app.runner import Runner
 from demo.forms import fill_form, sample_values
 from demo.mailservers import SmtpSink
 from demo.samples import application_email, plain_email

@@ -9,7 +9,7 @@ import pytest
 from sqlmodel import Session, select
 
 from core.models import Application, AuditEvent, InboundMessage, MessageKind, Notice, NoticeStatus
-from core.runner import Runner
+from app.runner import Runner
 from demo.forms import fill_form, sample_values
 from demo.mailservers import SmtpSink
 from demo.samples import application_email, plain_email

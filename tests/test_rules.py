@@ -6,7 +6,7 @@ import pytest
 
 from core.settings import ValidationSettings
 from demo.forms import fill_form, sample_values
-from parsers.acroform import parse_pdf
+from parsers.read import parse_pdf
 from parsers.form import Bsf831Form
 from processors.findings import ERROR, WARNING
 from processors.validate import has_errors, validate

@@ -15,7 +15,7 @@ from flow import cli, flow_environment
 from servers import DovecotServer, imap_append
 
 from core.errors import MailboxError
-from core.runner import Runner
+from app.runner import Runner
 from core.settings import load_settings
 from demo.mailservers import SmtpSink
 from demo.samples import plain_email

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from core.models import MessageKind
-from intake.mime import ParsedMessage
+from mail.mime import ParsedMessage
 
 ROBOT_SENDERS = ("mailer-daemon@", "postmaster@")
 

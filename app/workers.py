@@ -16,9 +16,10 @@ from multiprocessing.process import BaseProcess
 
 import structlog
 
+from app.runner import Role, Runner
 from core.backoff import Backoff
+from core.db import make_engine
 from core.log import configure_logging
-from core.runner import Role, Runner
 from core.settings import Settings
 
 log = structlog.get_logger("workers")
@@ -44,7 +45,7 @@ def run_with_workers(settings: Settings, count: int) -> None:
 def worker_main(settings: Settings, index: int) -> None:
     configure_logging(settings.logging)
     structlog.contextvars.bind_contextvars(worker=index)
-    runner = Runner(settings, role=Role.worker, migrate_schema=False)
+    runner = Runner(settings, make_engine(settings), role=Role.worker)  # the fetcher migrated the schema
     threading.Thread(target=_stop_when_orphaned, args=(runner, os.getppid()), daemon=True).start()
     runner.run_forever()
 

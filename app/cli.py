@@ -11,7 +11,7 @@ from typing import Any, NoReturn
 import typer
 from sqlmodel import Session
 
-from core.db import make_engine, migrate, session_scope
+from core.db import open_database, session_scope
 from core.errors import IntakeError
 from core.log import configure_logging
 from core.models import AppState
@@ -39,9 +39,7 @@ def settings_or_exit() -> Settings:
 @contextmanager
 def database(settings: Settings) -> Iterator[Session]:
     try:
-        engine = make_engine(settings)
-        migrate(engine)
-        with session_scope(engine) as session:
+        with session_scope(open_database(settings)) as session:
             yield session
     except IntakeError as exc:
         fail(str(exc))
@@ -59,13 +57,13 @@ def run(
     ),
 ) -> None:
     """Run the daemon: fetch new mail, process it, send the answers."""
-    from core.runner import Runner
+    from app.runner import Runner
 
     settings = settings_or_exit()
     if once and workers:
         fail("--once runs one pass in this process; leave out --workers")
     if workers:
-        from core.workers import run_with_workers
+        from app.workers import run_with_workers
 
         try:
             run_with_workers(settings, workers)
@@ -196,7 +194,7 @@ def notices_preview(
 @app.command()
 def demo(once: bool = typer.Option(False, "--once", help="Seed, run one pass, print the queue and stop.")) -> None:
     """Run against an embedded local IMAP server and SMTP sink, seeded with sample applications."""
-    from demo.run import run_demo
+    from app.demo import run_demo
 
     settings = settings_or_exit()
     try:
@@ -227,7 +225,7 @@ def console(
 
     settings = settings_or_exit()
     try:
-        serve(settings, development=development, host=host, port=port)
+        serve(settings, open_database(settings), development=development, host=host, port=port)
     except IntakeError as exc:
         fail(str(exc), code=2)
 
