@@ -12,12 +12,14 @@ import typer
 from sqlmodel import Session
 
 from core.db import open_database, session_scope
+from core.enums import AppState
 from core.errors import IntakeError
 from core.log import configure_logging
-from core.models import AppState
 from core.settings import Settings, load_settings
 
-app = typer.Typer(help="Email intake for the CBSA Exporter reporting application form (BSF831).", no_args_is_help=True, add_completion=False)
+app = typer.Typer(
+    help="Email intake for the CBSA Exporter reporting application form (BSF831).", no_args_is_help=True, add_completion=False
+)
 JSON_OPTION = typer.Option(False, "--json", help="Print JSON instead of text.")
 OFFICER_OPTION = typer.Option(..., "--officer", help="The officer who decides.")
 
@@ -53,7 +55,10 @@ def emit(data: Any, as_json: bool, text: Callable[[Any], str]) -> None:
 def run(
     once: bool = typer.Option(False, "--once", help="One full pass of intake, processing and sending, then exit."),
     workers: int = typer.Option(
-        0, "--workers", min=0, help="Worker processes that process messages and send notices while this one fetches (0: this process does it all)."
+        0,
+        "--workers",
+        min=0,
+        help="Worker processes that process messages and send notices while this one fetches (0: this process does it all).",
     ),
 ) -> None:
     """Run the daemon: fetch new mail, process it, send the answers."""
@@ -211,12 +216,17 @@ def reissue_code(application_id: int = typer.Argument(..., metavar="ID"), office
     settings = settings_or_exit()
     with database(settings) as session:
         result = reissue(session, settings, application_id, officer=officer)
-    typer.echo(f"application {application_id}: a new activation code is queued for the exporter's email (valid until {result.code_expires_at.date()})")
+    typer.echo(
+        f"application {application_id}: a new activation code is queued for the exporter's email "
+        f"(valid until {result.code_expires_at.date()})"
+    )
 
 
 @app.command()
 def console(
-    development: bool = typer.Option(False, "--development", help="Without CERS_CONSOLE__SECRET_KEY, use a throwaway session key (sessions end when the console stops)."),
+    development: bool = typer.Option(
+        False, "--development", help="Without CERS_CONSOLE__SECRET_KEY, use a throwaway session key (sessions end when the console stops)."
+    ),
     host: str | None = typer.Option(None, "--host", help="Address to listen on (default: console.host)."),
     port: int | None = typer.Option(None, "--port", help="Port to listen on (default: console.port)."),
 ) -> None:
@@ -232,7 +242,9 @@ def console(
 
 officer_app = typer.Typer(help="Officer accounts for the console.", no_args_is_help=True)
 app.add_typer(officer_app, name="officer")
-ROLE_OPTION = typer.Option(..., "--role", help="monitor (reads only), officer (decides) or supervisor (also manages accounts, reopens decisions).")
+ROLE_OPTION = typer.Option(
+    ..., "--role", help="monitor (reads only), officer (decides) or supervisor (also manages accounts, reopens decisions)."
+)
 PASSWORD_STDIN = typer.Option(False, "--password-stdin", help="Read the password from the first line of standard input instead of asking.")
 
 
@@ -271,7 +283,16 @@ def officer_list(as_json: bool = JSON_OPTION) -> None:
             {"name": o.name, "role": o.role.value, "active": o.active, "locked": is_locked(o), "last_sign_in_at": o.last_sign_in_at}
             for o in list_officers(session)
         ]
-    emit(rows, as_json, lambda rs: "\n".join(f"{r['name']:<24} {r['role']:<11} {'active' if r['active'] else 'disabled'}{' locked' if r['locked'] else ''}" for r in rs) or "no officers")
+    emit(
+        rows,
+        as_json,
+        lambda rs: (
+            "\n".join(
+                f"{r['name']:<24} {r['role']:<11} {'active' if r['active'] else 'disabled'}{' locked' if r['locked'] else ''}" for r in rs
+            )
+            or "no officers"
+        ),
+    )
 
 
 @officer_app.command("set-role")
@@ -327,7 +348,7 @@ def officer_unlock(name: str = typer.Argument(...)) -> None:
 
 
 def _officer_role(value: str) -> Any:
-    from core.models import OfficerRole
+    from core.enums import OfficerRole
 
     try:
         return OfficerRole(value)
@@ -410,4 +431,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

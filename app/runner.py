@@ -12,6 +12,7 @@ from __future__ import annotations
 import enum
 import signal
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 
 import structlog
@@ -184,19 +185,20 @@ class Runner:
         if self.stop_event.is_set():
             return
         mailbox = self.settings.mailbox
-        if not self.link.holds_lease:
-            if self.role == Role.worker and report.busy:
+        if self.link.holds_lease:
+            if self.link.has_new_mail():  # mail that came during the pass was announced while other commands ran
                 return
-            self.stop_event.wait(self.settings.processing.worker_poll_seconds if self.role == Role.worker else mailbox.poll_interval)
-            return
-        if self.link.has_new_mail():  # mail that came during the pass was announced while other commands ran
-            return
-        settling = self.role == Role.fetcher and self.link.has_unmoved()
-        self.link.wait_for_mail(SETTLE_SECONDS if settling else mailbox.poll_interval, self.stop_event)
+            # mail that other processes handle is moved soon after they finish it
+            settling = "process" not in ROLES[self.role] and self.link.has_unmoved()
+            self.link.wait_for_mail(SETTLE_SECONDS if settling else mailbox.poll_interval, self.stop_event)
+        elif "fetch" in ROLES[self.role]:  # another fetcher holds the mailbox
+            self.stop_event.wait(mailbox.poll_interval)
+        elif not report.busy:
+            self.stop_event.wait(self.settings.processing.worker_poll_seconds)
 
     def _stage(self, name: str) -> Stage:
         settings, engine = self.settings, self.engine
-        makers = {
+        makers: dict[str, Callable[[], Stage]] = {
             "fetch": lambda: FetchStage(self.link, self.blobs),
             "settle": lambda: SettleStage(self.link),
             "process": lambda: ProcessStage(settings, engine, self.blobs, self.holder),

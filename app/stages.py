@@ -22,6 +22,7 @@ from core.blobs import BlobStore
 from core.settings import Settings
 from intake.connection import close_connection, open_connection
 from intake.fetcher import (
+    MOVE_CHUNK,
     FetchReport,
     fetch_new_messages,
     has_new_mail,
@@ -36,9 +37,6 @@ from processors.pipeline import ProcessReport, process_received
 
 log = structlog.get_logger("runner")
 ShouldStop = Callable[[], bool]
-# Handled mail is moved in chunks of this many messages at most: in a large maildir folder one
-# MOVE costs the server a rewrite of the folder's index, however few messages it moves.
-MOVE_EVERY = 500
 
 
 class Stage(Protocol):
@@ -151,7 +149,7 @@ class FetchStage:
 
 
 class SettleStage:
-    """Move handled mail out of the folder: once a backlog is through, or every MOVE_EVERY messages."""
+    """Move handled mail out of the folder: once a backlog is through, or every MOVE_CHUNK messages."""
 
     name = "settle"
     report = "fetch"
@@ -163,7 +161,7 @@ class SettleStage:
 
     def run(self, stop: ShouldStop) -> FetchReport:
         link = self.link
-        if not link.holds_lease or (link.more and link.since_move < MOVE_EVERY and not stop()):
+        if not link.holds_lease or (link.more and link.since_move < MOVE_CHUNK and not stop()):
             return FetchReport()
         moved = settle_messages(link.client(), settings=link.settings.mailbox, engine=link.engine, uidvalidity=link.uidvalidity)
         link.since_move = 0
@@ -213,4 +211,3 @@ class AlertStage:
 
     def run(self, stop: ShouldStop) -> AlertReport:
         return AlertReport(queued=len(check_alerts(self.engine, self.settings)))
-

@@ -106,6 +106,12 @@ class WorkerPool:
         if now - self.started_at[index] >= STEADY_SECONDS:
             self.backoffs[index].reset()
         delay = self.backoffs[index].next_delay()
-        log.error("worker stopped unexpectedly; starting it again", worker=index, pid=process.pid, exit_code=process.exitcode, retry_in=round(delay, 1))
+        log.error(
+            "worker stopped unexpectedly; starting it again",
+            worker=index,
+            pid=process.pid,
+            exit_code=process.exitcode,
+            retry_in=round(delay, 1),
+        )
         process.close()
         self.processes[index], self.restart_at[index] = None, now + delay

@@ -19,10 +19,14 @@ ROOT = Path(__file__).resolve().parent.parent
 def settings_env(account, smtp_port: int, storage: Path, **settings: str) -> dict[str, str]:  # type: ignore[no-untyped-def]
     """The CERS_ variables of a daemon on this account; keywords are SECTION__KEY, e.g. outbox__batch_size."""
     env = {
-        "CERS_MAILBOX__HOST": account.host, "CERS_MAILBOX__PORT": str(account.port),
-        "CERS_MAILBOX__USERNAME": account.username, "CERS_MAILBOX__PASSWORD": account.password,
-        "CERS_SMTP__PORT": str(smtp_port), "CERS_STORAGE__PATH": str(storage),
-        "CERS_SETTINGS": str(ROOT / "settings.toml"), "CERS_LOGGING__LEVEL": "warning",
+        "CERS_MAILBOX__HOST": account.host,
+        "CERS_MAILBOX__PORT": str(account.port),
+        "CERS_MAILBOX__USERNAME": account.username,
+        "CERS_MAILBOX__PASSWORD": account.password,
+        "CERS_SMTP__PORT": str(smtp_port),
+        "CERS_STORAGE__PATH": str(storage),
+        "CERS_SETTINGS": str(ROOT / "settings.toml"),
+        "CERS_LOGGING__LEVEL": "warning",
     }
     env.update({f"CERS_{key.upper()}": value for key, value in settings.items()})
     return env

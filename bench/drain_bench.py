@@ -73,8 +73,14 @@ BIG_MESSAGES, MEMORY_MESSAGES = 5, 200
 PG_WORKERS = (1, 2, 4)
 SETTINGS = {"outbox__rate_per_minute": "0", "logging__format": "json"}
 ODD_CLIENTS = (
-    outlook_rich_text, apple_mail_inline, gmail_rfc2047_name, thunderbird_rfc2231_name,
-    webmail_octet_stream, forwarded_as_attachment, legacy_charset_headers, two_forms,
+    outlook_rich_text,
+    apple_mail_inline,
+    gmail_rfc2047_name,
+    thunderbird_rfc2231_name,
+    webmail_octet_stream,
+    forwarded_as_attachment,
+    legacy_charset_headers,
+    two_forms,
 )
 CLI = Path(sys.executable).with_name("cers-intake")
 CHILD = Path(__file__).with_name("drain_child.py")
@@ -249,8 +255,14 @@ class Bench:
         return settings_env(account, self.sink.port, self.work / name, **SETTINGS, **settings)
 
     def run_child(
-        self, label: str, total: int, env: dict[str, str], args: list[str], log: Path,
-        watch: Callable[[], int] | None = None, sample: bool = False,
+        self,
+        label: str,
+        total: int,
+        env: dict[str, str],
+        args: list[str],
+        log: Path,
+        watch: Callable[[], int] | None = None,
+        sample: bool = False,
     ) -> dict[str, Any]:
         """Run drain_child.py in the daemon's environment; its result. Progress from watch(), else from the child.
 
@@ -286,7 +298,10 @@ class Bench:
         args = ["floor", str(batch_size)]
         result = self.run_child(f"{name}: messages read", len(mail.paths), env, args, self.work / f"{name}.log", sample=sample)
         if result["messages"] != len(mail.paths) or result["pdfs"] != mail.applications:
-            self.notes.append(f"{name}: UNEXPECTED: read {result['messages']} messages and {result['pdfs']} PDFs, expected {len(mail.paths)} and {mail.applications}")
+            self.notes.append(
+                f"{name}: UNEXPECTED: read {result['messages']} messages and {result['pdfs']} PDFs, "
+                f"expected {len(mail.paths)} and {mail.applications}"
+            )
         return result
 
     def drain(self, mail: Mail, name: str, profile: Path | None = None, sample: bool = False) -> dict[str, Any]:
@@ -296,8 +311,13 @@ class Bench:
         log = self.work / f"{name}.log"
         args = ["drain", str(len(mail.paths)), *([str(profile)] if profile else [])]
         result = self.run_child(
-            f"{name}: notices accepted", mail.applications, self.env(account, name), args, log,
-            watch=lambda: len(self.sink.messages), sample=sample,
+            f"{name}: notices accepted",
+            mail.applications,
+            self.env(account, name),
+            args,
+            log,
+            watch=lambda: len(self.sink.messages),
+            sample=sample,
         )
         if not result["drained"]:
             self.notes.append(f"{name}: UNEXPECTED: the drain stopped after three passes that did nothing, before the end")
@@ -317,12 +337,16 @@ class Bench:
         try:
             with log.open("wb") as out:
                 started = time.perf_counter()
-                daemon = subprocess.Popen([str(CLI), "run", *options], env=child_env(env), stdout=out, stderr=subprocess.STDOUT, cwd=self.work)
+                daemon = subprocess.Popen(
+                    [str(CLI), "run", *options], env=child_env(env), stdout=out, stderr=subprocess.STDOUT, cwd=self.work
+                )
                 try:
                     seen, last_change = 0, started
                     while not drained(engine, len(mail.paths)):
                         if daemon.poll() is not None:
-                            raise RuntimeError(f"cers-intake run {' '.join(options)} exited with status {daemon.returncode} before the end; see {log}")
+                            raise RuntimeError(
+                                f"cers-intake run {' '.join(options)} exited with status {daemon.returncode} before the end; see {log}"
+                            )
                         if len(self.sink.messages) != seen:
                             seen, last_change = len(self.sink.messages), time.perf_counter()
                         elif time.perf_counter() - last_change > STALL_SECONDS:
@@ -357,7 +381,11 @@ def fill_pool(size: int, progress: Progress) -> tuple[Forms, str]:
             progress.advance(task)
     seconds = time.perf_counter() - started
     forms = Forms({"valid": pdfs[:size], "incomplete": pdfs[size:]})
-    return forms, f"{len(jobs)} forms filled with fill_form in {seconds:.1f} s on {os.cpu_count()} processes ({seconds / len(jobs) * 1000:.0f} ms wall each)"
+    return (
+        forms,
+        f"{len(jobs)} forms filled with fill_form in {seconds:.1f} s on {os.cpu_count()} processes "
+        f"({seconds / len(jobs) * 1000:.0f} ms wall each)",
+    )
 
 
 def write_mail(directory: Path, count: int, forms: Forms, progress: Progress) -> Mail:
@@ -415,8 +443,10 @@ def memory_figures(bench: Bench, mail: Mail) -> list[Row]:
     return [
         Row(f"peak RSS, draining process ({what})", mb(drain["peak"]), f"floor {mb(floor['peak'])}", drain["peak"] / floor["peak"]),
         Row(
-            "peak RSS, draining process + children, summed (sampled every 10 ms)", mb(drain["tree_peak"]),
-            f"floor {mb(floor['tree_peak'])}", drain["tree_peak"] / floor["tree_peak"],
+            "peak RSS, draining process + children, summed (sampled every 10 ms)",
+            mb(drain["tree_peak"]),
+            f"floor {mb(floor['tree_peak'])}",
+            drain["tree_peak"] / floor["tree_peak"],
         ),
     ]
 
@@ -438,10 +468,14 @@ def postgres_figures(bench: Bench, mail: Mail, floor: dict[str, Any]) -> list[Ro
             bench.notes.append(f"pg_run: FAILED: {exc}")
             return [Row(f"drain, PostgreSQL, `cers-intake run` ({what})", "failed", str(exc))]
         floor_per_app = floor["seconds"] / floor["pdfs"]
-        rows.append(Row(
-            f"drain, PostgreSQL, `cers-intake run` ({what})", rate(mail.applications, plain),
-            f"floor {rate(floor['pdfs'], floor['seconds'])}", plain / mail.applications / floor_per_app,
-        ))
+        rows.append(
+            Row(
+                f"drain, PostgreSQL, `cers-intake run` ({what})",
+                rate(mail.applications, plain),
+                f"floor {rate(floor['pdfs'], floor['seconds'])}",
+                plain / mail.applications / floor_per_app,
+            )
+        )
         for workers in PG_WORKERS:
             figure = f"drain, PostgreSQL, `cers-intake run --workers {workers}`"
             if not has_workers:
@@ -471,7 +505,9 @@ def machine(load_at_start: float) -> str:
 
 def print_table(rows: list[Row], notes: list[str], load_at_start: float) -> None:
     header = Row("figure", "value", "baseline (same run)")
-    cells = [(r.figure, r.value, r.baseline, "ratio" if r is header else "" if r.ratio is None else f"{r.ratio:.2f}") for r in [header, *rows]]
+    cells = [
+        (r.figure, r.value, r.baseline, "ratio" if r is header else "" if r.ratio is None else f"{r.ratio:.2f}") for r in [header, *rows]
+    ]
     widths = [max(len(cell[i]) for cell in cells) for i in range(4)]
     for n, cell in enumerate(cells):
         print("  ".join(text.ljust(width) for text, width in zip(cell, widths, strict=True)).rstrip())
@@ -497,13 +533,17 @@ def main() -> None:
     count = 300 if args.quick else args.messages
     load_at_start = os.getloadavg()[0]
     work = Path(tempfile.mkdtemp(prefix="cers-drain-"))
-    progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=Console(stderr=True))
+    progress = Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=Console(stderr=True)
+    )
     rows: list[Row] = []
     with progress:
         forms, filling = fill_pool(min(POOL_SIZE, count), progress)
         mail = write_mail(work / "mail", count, forms, progress)
         with DovecotServer(base_dir=work / "dovecot") as server, SmtpSink() as sink:
-            bench = Bench(server, sink, work, progress, notes=[f"setup: {filling}; the other forms are copies with another business number"])
+            bench = Bench(
+                server, sink, work, progress, notes=[f"setup: {filling}; the other forms are copies with another business number"]
+            )
             drain_rows, floor = drain_figures(bench, mail)
             rows += drain_rows
             if args.profile:

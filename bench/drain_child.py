@@ -19,8 +19,8 @@ from typing import Any
 
 def drain(messages: int, profile: str | None) -> dict[str, Any]:
     """Runner.run_once until the database has every message processed and no notice pending."""
-    from core.log import configure_logging
     from app.runner import Runner
+    from core.log import configure_logging
     from core.settings import load_settings
     from intake.connection import imap_connection
 
@@ -79,7 +79,8 @@ def drained(engine: Any, messages: int) -> bool:
     from sqlalchemy import func
     from sqlmodel import Session, select
 
-    from core.models import InboundMessage, MessageStatus, Notice, NoticeStatus
+    from core.enums import MessageStatus, NoticeStatus
+    from core.models import InboundMessage, Notice
 
     with Session(engine) as session:
         rows = session.exec(select(func.count()).select_from(InboundMessage)).one()
@@ -96,8 +97,11 @@ def database_summary(engine: Any) -> dict[str, dict[str, int]]:
     from core.models import Application, InboundMessage, Notice, Submission
 
     columns = {
-        "messages": InboundMessage.status, "applications": Application.state, "submissions": Submission.status,
-        "notices": Notice.status, "notice kinds": Notice.kind,
+        "messages": InboundMessage.status,
+        "applications": Application.state,
+        "submissions": Submission.status,
+        "notices": Notice.status,
+        "notice kinds": Notice.kind,
     }
     summary = {}
     with Session(engine) as session:

@@ -18,19 +18,19 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
-from common import fill_maildir, settings_for  # noqa: E402
-from imapclient import IMAPClient  # noqa: E402
-from servers import DovecotServer, fresh_account  # noqa: E402
-from sqlalchemy import insert  # noqa: E402
+from common import fill_maildir, settings_for
+from imapclient import IMAPClient
+from servers import DovecotServer, fresh_account
+from sqlalchemy import insert
 
-from core.db import session_scope  # noqa: E402
-from core.models import InboundMessage, MailboxState  # noqa: E402
-from app.runner import Runner  # noqa: E402
-from demo.forms import fill_form, sample_values  # noqa: E402
-from demo.mailservers import SmtpSink  # noqa: E402
-from demo.samples import application_email, plain_email  # noqa: E402
-from intake.connection import imap_connection  # noqa: E402
-from intake.fetcher import fetch_new_messages  # noqa: E402
+from app.runner import Runner
+from core.db import session_scope
+from core.models import InboundMessage, MailboxState
+from demo.forms import fill_form, sample_values
+from demo.mailservers import SmtpSink
+from demo.samples import application_email, plain_email
+from intake.connection import imap_connection
+from intake.fetcher import fetch_new_messages
 
 
 def processed_long_ago(count: int) -> Iterator[bytes]:
@@ -63,10 +63,24 @@ def poll_cost(server: DovecotServer, sink: SmtpSink, work: Path, count: int, rou
         uids = client.search("ALL")
     full_runner = runners["full"]
     with session_scope(full_runner.engine) as session:
-        session.execute(insert(InboundMessage), [
-            {"mailbox": "applications", "folder": "INBOX", "uidvalidity": uidvalidity, "uid": uid, "sha256": f"{uid:064x}",
-             "size": 1, "status": "processed", "moved": True, "attempts": 0, "received_at": time_now()} for uid in uids
-        ])
+        session.execute(
+            insert(InboundMessage),
+            [
+                {
+                    "mailbox": "applications",
+                    "folder": "INBOX",
+                    "uidvalidity": uidvalidity,
+                    "uid": uid,
+                    "sha256": f"{uid:064x}",
+                    "size": 1,
+                    "status": "processed",
+                    "moved": True,
+                    "attempts": 0,
+                    "received_at": time_now(),
+                }
+                for uid in uids
+            ],
+        )
         session.add(MailboxState(mailbox="applications", folder="INBOX", uidvalidity=uidvalidity, last_uid=max(uids)))
     empty_times = timed_polls(runners["empty"], rounds)
     full_times = timed_polls(full_runner, rounds)
@@ -124,8 +138,10 @@ def pickup_delay(server: DovecotServer, sink: SmtpSink, work: Path, samples: int
     q = lambda values, p: statistics.quantiles(values, n=100)[p - 1]  # noqa: E731
     print(f"pick-up delay under IDLE, APPEND to acknowledgment accepted by the SMTP sink ({samples} samples):")
     print(f"  bare IDLE notification  p50 {statistics.median(raw_idle) * 1000:7.1f} ms  p95 {q(raw_idle, 95) * 1000:7.1f} ms  (baseline)")
-    print(f"  cers-intake pick-up     p50 {statistics.median(delays) * 1000:7.1f} ms  p95 {q(delays, 95) * 1000:7.1f} ms  "
-          f"ratio p50 {statistics.median(delays) / statistics.median(raw_idle):.2f}")
+    print(
+        f"  cers-intake pick-up     p50 {statistics.median(delays) * 1000:7.1f} ms  p95 {q(delays, 95) * 1000:7.1f} ms  "
+        f"ratio p50 {statistics.median(delays) / statistics.median(raw_idle):.2f}"
+    )
 
 
 def main() -> None:

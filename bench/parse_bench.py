@@ -16,12 +16,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
-from pypdf import PdfReader  # noqa: E402
+from pdf_fixtures import FIXTURES, fixture
+from pypdf import PdfReader
 
-from core.errors import FormError  # noqa: E402
-from parsers.read import parse_pdf  # noqa: E402
-from parsers.sandbox import Limits, parse_sandboxed, stop_helper  # noqa: E402
-from pdf_fixtures import FIXTURES, fixture  # noqa: E402
+from core.errors import FormError
+from parsers.read import parse_pdf
+from parsers.sandbox import Limits, parse_sandboxed, stop_helper
 
 
 def per_call(function: Callable[[], object], rounds: int) -> float:
@@ -41,7 +41,7 @@ def quietly(function: Callable[[bytes], object], data: bytes) -> Callable[[], ob
             return function(data)
         except FormError as exc:
             return exc
-        except Exception as exc:  # the baseline has no typed errors
+        except Exception as exc:  # noqa: BLE001 - the baseline has no typed errors
             return exc
 
     return run

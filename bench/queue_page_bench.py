@@ -16,24 +16,25 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
-import structlog  # noqa: E402
-from argon2 import PasswordHasher  # noqa: E402
-from fastapi.testclient import TestClient  # noqa: E402
-from sqlalchemy import insert, text  # noqa: E402
-from sqlmodel import Session  # noqa: E402
+import structlog
+from argon2 import PasswordHasher
+from fastapi.testclient import TestClient
+from sqlalchemy import insert, text
+from sqlmodel import Session
 
-from console.app import create_app  # noqa: E402
-from core.db import open_database  # noqa: E402
-from core.models import Application, AppState, Officer, OfficerRole  # noqa: E402
-from core.settings import load_settings  # noqa: E402
-from processors.business_days import due_date  # noqa: E402
-from processors.queue import QueueFilters, queue_page  # noqa: E402
+from console.app import create_app
+from core.db import open_database
+from core.enums import AppState
+from core.models import Application, Officer, OfficerRole
+from core.settings import load_settings
+from processors.business_days import due_date
+from processors.queue import QueueFilters, queue_page
 
 PASSWORD = "benchmark password"
 WORDS = ["Érable", "Bleuets", "North", "Freight", "Maple", "Harbour", "Prairie", "Atlantic", "Boréal", "Summit", "Cedar", "Lakeshore"]
@@ -43,7 +44,7 @@ STATES = [AppState.approved] * 5 + [AppState.rejected] + [AppState.pending_revie
 def bulk_insert(session: Session, count: int) -> None:
     """count applications over two years, mostly decided, a third of them still open."""
     rng = random.Random(831)
-    start = datetime(2025, 1, 6, tzinfo=timezone.utc)
+    start = datetime(2025, 1, 6, tzinfo=UTC)
     rows = []
     for n in range(count):
         received = start + timedelta(seconds=rng.randrange(0, 700 * 86400))
@@ -112,7 +113,10 @@ def main() -> None:
             cases: list[tuple[str, Callable[[], object]]] = [
                 ("baseline: bare SELECT of one page (50 rows)", lambda: session.execute(bare).all()),
                 ("queue_page(): first page, all states", lambda: queue_page(session)),
-                ("queue_page(): pending_review, deep page", lambda: queue_page(session, QueueFilters(state=AppState.pending_review), after=deep_cursor)),
+                (
+                    "queue_page(): pending_review, deep page",
+                    lambda: queue_page(session, QueueFilters(state=AppState.pending_review), after=deep_cursor),
+                ),
                 ("queue_page(): search business number prefix", lambda: queue_page(session, QueueFilters(search="12345"))),
                 ("queue_page(): search legal name", lambda: queue_page(session, QueueFilters(search="harbour cedar"))),
                 ("GET /queue (whole page, signed in)", lambda: client.get("/queue")),

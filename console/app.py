@@ -30,7 +30,10 @@ from core.settings import Settings
 STATIC = Path(__file__).parent / "static"
 MIN_SECRET_LENGTH = 32
 SECURITY_HEADERS = [
-    (b"content-security-policy", b"default-src 'self'; object-src 'self'; frame-src 'self'; frame-ancestors 'self'; form-action 'self'; base-uri 'none'"),
+    (
+        b"content-security-policy",
+        b"default-src 'self'; object-src 'self'; frame-src 'self'; frame-ancestors 'self'; form-action 'self'; base-uri 'none'",
+    ),
     (b"x-frame-options", b"SAMEORIGIN"),
     (b"x-content-type-options", b"nosniff"),
     (b"referrer-policy", b"same-origin"),
@@ -67,7 +70,13 @@ def create_app(settings: Settings, engine: Engine, *, secret_key: str) -> FastAP
         https_only=settings.console.secure_cookies,
     )
     app.add_middleware(SecurityHeaders)
-    for router in (routes_session.router, routes_applications.router, routes_decisions.router, routes_correspondence.router, routes_officers.router):
+    for router in (
+        routes_session.router,
+        routes_applications.router,
+        routes_decisions.router,
+        routes_correspondence.router,
+        routes_officers.router,
+    ):
         app.include_router(router)
     if monitor_router is not None:
         app.include_router(monitor_router)

@@ -9,7 +9,8 @@ from fastapi import Request
 
 from console.officers import find_officer, has_role, session_stamp
 from core.db import session_scope
-from core.models import Officer, OfficerRole
+from core.enums import OfficerRole
+from core.models import Officer
 
 CSRF_FIELD = "csrf_token"
 

@@ -103,22 +103,39 @@ WORDS: dict[str, tuple[str, str]] = {
     "confirm_title": ("Confirm: {action}", "Confirmer : {action}"),
     "confirm_approve": (
         "Approve {reference}? The authorization ID and a new activation code go to {email}, the exporter email on the form.",
-        "Approuver {reference}? L'ID d'autorisation et un nouveau code d'activation seront envoyés à {email}, l'adresse de l'exportateur inscrite sur le formulaire.",
+        "Approuver {reference}? L'ID d'autorisation et un nouveau code d'activation seront envoyés à {email}, "
+        "l'adresse de l'exportateur inscrite sur le formulaire.",
     ),
     "confirm_reject": ("Reject {reference}? This reason goes to {email}:", "Refuser {reference}? Ce motif sera envoyé à {email} :"),
-    "confirm_request_info": ("Send this request to {email} and put {reference} back in Needs information?", "Envoyer cette demande à {email} et remettre {reference} à l'état Renseignements requis?"),
+    "confirm_request_info": (
+        "Send this request to {email} and put {reference} back in Needs information?",
+        "Envoyer cette demande à {email} et remettre {reference} à l'état Renseignements requis?",
+    ),
     "confirm_reissue_code": (
         "Issue a new activation code for {reference}? The old code stops working; the new one goes to {email}.",
         "Émettre un nouveau code d'activation pour {reference}? L'ancien cesse de fonctionner; le nouveau sera envoyé à {email}.",
     ),
-    "confirm_reopen": ("Reopen {reference}? It goes back to Pending review.", "Rouvrir {reference}? Elle retourne à l'état En attente d'examen."),
+    "confirm_reopen": (
+        "Reopen {reference}? It goes back to Pending review.",
+        "Rouvrir {reference}? Elle retourne à l'état En attente d'examen.",
+    ),
     "approved_flash": (
         "{reference} approved. Authorization ID: {authorization_id} (shown once). The activation code goes to the exporter's email only.",
-        "{reference} approuvée. ID d'autorisation : {authorization_id} (affiché une seule fois). Le code d'activation est envoyé seulement à l'adresse de l'exportateur.",
+        "{reference} approuvée. ID d'autorisation : {authorization_id} (affiché une seule fois). "
+        "Le code d'activation est envoyé seulement à l'adresse de l'exportateur.",
     ),
-    "rejected_flash": ("{reference} rejected; the reason is on its way to the applicant.", "{reference} refusée; le motif est envoyé au demandeur."),
-    "request_info_flash": ("{reference} needs information; the message is on its way.", "{reference} : renseignements demandés; le message est envoyé."),
-    "reissued_flash": ("A new activation code for {reference} is on its way to the exporter's email, valid until {expires}.", "Un nouveau code d'activation pour {reference} est envoyé à l'adresse de l'exportateur, valide jusqu'au {expires}."),
+    "rejected_flash": (
+        "{reference} rejected; the reason is on its way to the applicant.",
+        "{reference} refusée; le motif est envoyé au demandeur.",
+    ),
+    "request_info_flash": (
+        "{reference} needs information; the message is on its way.",
+        "{reference} : renseignements demandés; le message est envoyé.",
+    ),
+    "reissued_flash": (
+        "A new activation code for {reference} is on its way to the exporter's email, valid until {expires}.",
+        "Un nouveau code d'activation pour {reference} est envoyé à l'adresse de l'exportateur, valide jusqu'au {expires}.",
+    ),
     "reopened_flash": ("{reference} reopened.", "{reference} rouverte."),
     "claimed_flash": ("You hold {reference} until {until}.", "Vous avez {reference} jusqu'à {until}."),
     "released_flash": ("{reference} released.", "{reference} libérée."),
@@ -136,7 +153,10 @@ WORDS: dict[str, tuple[str, str]] = {
     "role": ("Role", "Rôle"),
     "role_monitor": ("Monitor (reads only)", "Surveillance (lecture seule)"),
     "role_officer": ("Officer (decides)", "Agent (décide)"),
-    "role_supervisor": ("Supervisor (also manages accounts, reopens decisions)", "Superviseur (gère aussi les comptes, rouvre les décisions)"),
+    "role_supervisor": (
+        "Supervisor (also manages accounts, reopens decisions)",
+        "Superviseur (gère aussi les comptes, rouvre les décisions)",
+    ),
     "active": ("Active", "Actif"),
     "yes": ("yes", "oui"),
     "no": ("no", "non"),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from functools import cache
 
 import structlog
@@ -12,8 +12,9 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from sqlmodel import Session, col, select
 
+from core.enums import OfficerRole
 from core.errors import DecisionError, IntakeError, NotFound
-from core.models import Officer, OfficerRole, utcnow
+from core.models import Officer, utcnow
 from processors import states
 
 log = structlog.get_logger("console.officers")
@@ -121,7 +122,9 @@ def authenticate(session: Session, name: str, password: str, *, max_failures: in
         if officer.failed_sign_ins >= max_failures:
             officer.locked_until = utcnow() + timedelta(minutes=lockout_minutes)
             officer.failed_sign_ins = 0
-            states.record(session, None, actor="cers-intake", action="officer_locked", detail=f"{officer.name} after {max_failures} failed sign-ins")
+            states.record(
+                session, None, actor="cers-intake", action="officer_locked", detail=f"{officer.name} after {max_failures} failed sign-ins"
+            )
             log.warning("officer locked out", officer=officer.name, minutes=lockout_minutes)
         session.add(officer)
         log.info("sign-in refused", officer=officer.name, reason="wrong password")
@@ -160,4 +163,4 @@ def _valid_password(password: str) -> str:
 
 
 def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+    return value if value.tzinfo else value.replace(tzinfo=UTC)

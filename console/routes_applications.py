@@ -12,8 +12,9 @@ from console.i18n import translator
 from console.officers import list_officers
 from console.web import console_of, language_of, render
 from core.db import session_scope
+from core.enums import AppState
 from core.errors import NotFound
-from core.models import Application, AppState, Officer
+from core.models import Application, Officer
 from parsers.profiles import get_profile
 from processors.decisions import claim_holder
 from processors.mail_view import version_messages, version_pdf

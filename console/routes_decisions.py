@@ -79,7 +79,9 @@ def assign(request: Request, application_id: int, to: str = Form(""), officer: O
 
 
 @router.post("/applications/{application_id}/reopen")
-def reopen(request: Request, application_id: int, confirmed: str = Form(""), reason: str = Form(""), officer: Officer = Depends(supervisor)) -> Response:
+def reopen(
+    request: Request, application_id: int, confirmed: str = Form(""), reason: str = Form(""), officer: Officer = Depends(supervisor)
+) -> Response:
     return _decide(request, application_id, ACTIONS["reopen"], officer, confirmed == "yes", reason)
 
 
@@ -131,7 +133,14 @@ def _decide(request: Request, application_id: int, action: Action, officer: Offi
 
 
 def _carry_out(
-    db: Session, console: Console, application_id: int, action: Action, officer: Officer, text: str, detail: dict[str, Any], t: Callable[..., str]
+    db: Session,
+    console: Console,
+    application_id: int,
+    action: Action,
+    officer: Officer,
+    text: str,
+    detail: dict[str, Any],
+    t: Callable[..., str],
 ) -> str:
     reference = detail["reference"]
     settings = console.settings

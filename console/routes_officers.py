@@ -13,8 +13,9 @@ from console.auth import csrf_protect, supervisor
 from console.i18n import translator
 from console.web import console_of, flash, language_of, redirect, render
 from core.db import session_scope
+from core.enums import OfficerRole
 from core.errors import IntakeError
-from core.models import Officer, OfficerRole
+from core.models import Officer
 
 router = APIRouter()
 
@@ -28,7 +29,9 @@ def officers(request: Request, officer: Officer = Depends(supervisor)) -> Respon
 
 
 @router.post("/officers", dependencies=[Depends(csrf_protect)])
-def add(request: Request, name: str = Form(""), role: str = Form("officer"), password: str = Form(""), officer: Officer = Depends(supervisor)) -> Response:
+def add(
+    request: Request, name: str = Form(""), role: str = Form("officer"), password: str = Form(""), officer: Officer = Depends(supervisor)
+) -> Response:
     return _change(request, name, lambda db: accounts.add_officer(db, name, _role(role), password, actor=officer.name))
 
 

@@ -15,7 +15,8 @@ from console.auth import CSRF_FIELD, csrf_token
 from console.i18n import LANGUAGES, translator
 from console.officers import has_role
 from core.blobs import BlobStore
-from core.models import Officer, OfficerRole
+from core.enums import OfficerRole
+from core.models import Officer
 from core.settings import Settings
 
 TEMPLATES = Jinja2Templates(directory=Path(__file__).parent / "templates")
@@ -30,7 +31,7 @@ class Console:
 
 
 def console_of(request: Request) -> Console:
-    return request.app.state.console  # type: ignore[no-any-return]
+    return request.app.state.console
 
 
 def language_of(request: Request) -> str:

@@ -55,10 +55,14 @@ def release_dead_claims(engine: Engine, table: Table, now: datetime, *scope: Col
     c = table.c
     prefix = f"{socket.gethostname()}:"
     with engine.begin() as connection:
-        holders = connection.execute(
-            select(c.claimed_by).distinct().where(*scope, c.claimed_by.startswith(prefix, autoescape=True), c.claim_until >= now)
-        ).scalars().all()
-        dead = [h for h in holders if not _process_alive(h[len(prefix):].partition(":")[0])]
+        holders = (
+            connection.execute(
+                select(c.claimed_by).distinct().where(*scope, c.claimed_by.startswith(prefix, autoescape=True), c.claim_until >= now)
+            )
+            .scalars()
+            .all()
+        )
+        dead = [h for h in holders if not _process_alive(h[len(prefix) :].partition(":")[0])]
         if not dead:
             return 0
         result = connection.execute(update(table).where(c.claimed_by.in_(dead)).values(claimed_by=None, claim_until=None))

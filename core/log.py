@@ -13,9 +13,7 @@ from core.settings import LoggingSettings
 def configure_logging(settings: LoggingSettings) -> None:
     level = getattr(logging, settings.level.upper())
     renderer: structlog.types.Processor = (
-        structlog.processors.JSONRenderer()
-        if settings.format == "json"
-        else structlog.dev.ConsoleRenderer(colors=False)
+        structlog.processors.JSONRenderer() if settings.format == "json" else structlog.dev.ConsoleRenderer(colors=False)
     )
     structlog.configure(
         processors=[

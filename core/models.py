@@ -1,4 +1,8 @@
-"""The database tables. Stages hand work to each other through these rows."""
+"""The database tables and their row changes. Stages hand work to each other through these rows.
+
+Every datetime column is SQLModel's UTCDateTime: an aware datetime goes in, an aware UTC datetime
+comes out, on SQLite as on PostgreSQL, so no code repairs naive values.
+"""
 
 from __future__ import annotations
 
@@ -17,43 +21,34 @@ from sqlalchemy import (
 )
 from sqlmodel import Field, SQLModel
 
+from core.enums import (
+    AppState,
+    DecisionAction,
+    MessageKind,
+    MessageStatus,
+    NoticeKind,
+    NoticeStatus,
+    OfficerRole,
+    ReadMethod,
+    Severity,
+    SubmissionStatus,
+)
+
+# An error kept on a row is cut to this many characters: enough to read, never a whole document.
+MAX_ERROR_CHARS = 2000
+
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def clip_error(text: str) -> str:
+    return text[:MAX_ERROR_CHARS]
+
+
 def enum_column(enum_class: type[enum.Enum]) -> Enum:
     """Enums stored as plain strings, so a new value needs no ALTER TYPE on PostgreSQL."""
     return Enum(enum_class, native_enum=False, create_constraint=False, length=32)
-
-
-class MessageKind(str, enum.Enum):
-    form = "form"  # carries at least one PDF
-    correspondence = "correspondence"  # a person wrote, no PDF
-    auto_reply = "auto_reply"
-    bounce = "bounce"
-    list = "list"
-
-
-class MessageStatus(str, enum.Enum):
-    received = "received"  # archived and committed, not processed yet
-    processed = "processed"
-    quarantined = "quarantined"  # failed max_attempts times; an officer looks at it
-
-
-class AppState(str, enum.Enum):
-    received = "received"
-    needs_info = "needs_info"
-    pending_review = "pending_review"
-    approved = "approved"
-    rejected = "rejected"
-
-
-class NoticeStatus(str, enum.Enum):
-    pending = "pending"
-    sent = "sent"
-    failed = "failed"
-    undeliverable = "undeliverable"  # accepted, then bounced back
 
 
 class MailboxState(SQLModel, table=True):
@@ -107,6 +102,25 @@ class InboundMessage(SQLModel, table=True):
     closed_at: datetime | None = None
     closed_by: str | None = None
 
+    def release_claim(self) -> None:
+        self.claimed_by = self.claim_until = None
+
+    def mark_processed(self, at: datetime) -> None:
+        self.status, self.processed_at = MessageStatus.processed, at
+        self.release_claim()
+
+    def fail(self, error: str) -> None:
+        """Processing failed this time: keep why, and let any worker try it again."""
+        self.last_error = clip_error(error)
+        self.release_claim()
+
+    def quarantine(self, reason: str | None = None) -> None:
+        """Set aside for an officer; the fetcher moves it to the quarantine folder."""
+        self.status = MessageStatus.quarantined
+        if reason is not None:
+            self.last_error = clip_error(reason)
+        self.release_claim()
+
 
 class Application(SQLModel, table=True):
     """One request for CERS access, across every version of the form received for it."""
@@ -134,6 +148,9 @@ class Application(SQLModel, table=True):
     # set when a notice for this application could not be delivered: an officer must look
     delivery_problem: str | None = None
 
+    def flag_delivery_problem(self, problem: str) -> None:
+        self.delivery_problem = clip_error(problem)
+
 
 class Submission(SQLModel, table=True):
     """One PDF read from a message: a version of an application's form."""
@@ -143,9 +160,9 @@ class Submission(SQLModel, table=True):
     application_id: int | None = Field(default=None, foreign_key="application.id", index=True)
     sha256: str = Field(index=True)
     filename: str | None = None
-    status: str = "parsed"  # parsed | scanned | not_a_form | encrypted | unreadable | quarantined
+    status: SubmissionStatus = Field(default=SubmissionStatus.parsed, sa_type=enum_column(SubmissionStatus))
     revision: str | None = None
-    method: str | None = None
+    method: ReadMethod | None = Field(default=None, sa_type=enum_column(ReadMethod))
     producer: str | None = None
     fields: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     provenance: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
@@ -165,7 +182,7 @@ class FindingRow(SQLModel, table=True):
     item: str
     label_en: str
     label_fr: str
-    severity: str  # error | warning
+    severity: Severity = Field(sa_type=enum_column(Severity))
     message_en: str
     message_fr: str
 
@@ -174,7 +191,7 @@ class Notice(SQLModel, table=True):
     """One outgoing email: rendered and stored with its Message-ID before any SMTP call."""
 
     id: int | None = Field(default=None, primary_key=True)
-    kind: str
+    kind: NoticeKind = Field(sa_type=enum_column(NoticeKind))
     application_id: int | None = Field(default=None, foreign_key="application.id", index=True)
     inbound_message_id: int | None = Field(default=None, foreign_key="inbound_message.id")
     to_address: str = Field(index=True)
@@ -199,6 +216,44 @@ class Notice(SQLModel, table=True):
     sending_since: datetime | None = None
     failed_at: datetime | None = None
 
+    def release_claim(self) -> None:
+        self.claimed_by = self.claim_until = self.sending_since = None
+
+    def forget_secret(self) -> bool:
+        """Keep only the copy without the activation code (the code is never kept readable once the notice ends)."""
+        if self.raw_redacted is None:
+            return False
+        self.raw, self.raw_redacted = self.raw_redacted, None
+        return True
+
+    def mark_sent(self, at: datetime) -> None:
+        """The SMTP server accepted it."""
+        if self.status == NoticeStatus.sent:
+            return
+        self.status, self.sent_at = NoticeStatus.sent, at
+        self.attempts += 1
+        self.last_error = self.next_attempt_at = None
+        self.release_claim()
+        self.forget_secret()
+
+    def defer(self, error: str, now: datetime, retry_at: datetime) -> None:
+        """A temporary failure: tried again at retry_at."""
+        self.attempts += 1
+        self.last_error, self.last_attempt_at, self.next_attempt_at = clip_error(error), now, retry_at
+        self.release_claim()
+
+    def mark_bounced(self, reason: str, bounce_message_id: int | None) -> None:
+        """Accepted, then returned by a bounce (an inbound message row)."""
+        self.status, self.bounce_message_id = NoticeStatus.undeliverable, bounce_message_id
+        self.last_error = clip_error(f"bounced: {reason}")
+
+    def fail(self, reason: str, now: datetime) -> None:
+        """Failed for good: never sent again automatically, and any code it held is not kept."""
+        self.status, self.failed_at, self.last_error = NoticeStatus.failed, now, clip_error(reason)
+        self.next_attempt_at = None
+        self.release_claim()
+        self.forget_secret()
+
 
 class Decision(SQLModel, table=True):
     """An officer's decision on an application."""
@@ -206,7 +261,7 @@ class Decision(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     application_id: int = Field(foreign_key="application.id", index=True)
     officer: str
-    action: str  # approve | reject | request_info
+    action: DecisionAction = Field(sa_type=enum_column(DecisionAction))
     reason: str | None = None
     at: datetime = Field(default_factory=utcnow)
 
@@ -260,12 +315,6 @@ class AlertState(SQLModel, table=True):
     detail: str | None = None
     since: datetime | None = None
     last_sent_at: datetime | None = None
-
-
-class OfficerRole(str, enum.Enum):
-    monitor = "monitor"  # reads only
-    officer = "officer"  # also decides
-    supervisor = "supervisor"  # also manages officer accounts and reopens decisions
 
 
 class Officer(SQLModel, table=True):

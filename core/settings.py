@@ -167,7 +167,9 @@ class Settings(_Section):
     @model_validator(mode="after")
     def _claim_outlasts_a_read(self) -> Settings:
         if self.processing.claim_seconds <= self.parsing.timeout_seconds:
-            raise ValueError("processing.claim_seconds must be longer than parsing.timeout_seconds, or a claim runs out while a PDF is read")
+            raise ValueError(
+                "processing.claim_seconds must be longer than parsing.timeout_seconds, or a claim runs out while a PDF is read"
+            )
         return self
 
     @property
@@ -232,6 +234,7 @@ def _validate(data: dict[str, Any], source: str, from_env: dict[tuple[str, str],
         problems: list[str] = []
         for err in exc.errors():
             loc = tuple(str(p) for p in err["loc"])
-            where = f" (from {from_env[loc[:2]]})" if loc[:2] in from_env else ""
+            variable = from_env.get((loc[0], loc[1])) if len(loc) >= 2 else None
+            where = f" (from {variable})" if variable else ""
             problems.append(f"{'.'.join(loc)}: {err['msg']}{where}")
         raise SettingsError(f"bad settings ({source}): {'; '.join(problems)}") from None

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date
 from functools import cache
 from itertools import groupby
-from typing import Any
+from typing import Any, TypedDict, cast
 
 from pypdf import PdfWriter
 from pypdf.generic import (
@@ -73,15 +73,13 @@ PART_HEADINGS = {
 }
 PART_NOTES = {
     "PartB": (
-        "Complete items 9 to 12 only if a customs service provider will submit export "
-        "declarations on behalf of the exporter.",
+        "Complete items 9 to 12 only if a customs service provider will submit export declarations on behalf of the exporter.",
         "Remplir les points 9 à 12 seulement si un fournisseur de services douaniers présentera "
         "des déclarations d'exportation au nom de l'exportateur.",
     ),
     "PartE": (
         "I certify that the information given in this application is true, accurate and complete.",
-        "J'atteste que les renseignements fournis dans la présente demande sont véridiques, "
-        "exacts et complets.",
+        "J'atteste que les renseignements fournis dans la présente demande sont véridiques, exacts et complets.",
     ),
 }
 OPTION_CAPTIONS = {
@@ -131,15 +129,13 @@ def _draw_template(profile_id: str) -> bytes:
     return _nest_field_names(buffer.getvalue())
 
 
-def fill_form(
-    values: dict[str, object], profile_id: str = "bsf831-en", *, template: bytes | None = None
-) -> bytes:
+def fill_form(values: dict[str, object], profile_id: str = "bsf831-en", *, template: bytes | None = None) -> bytes:
     """The template filled with canonical-key values, like a viewer that saves a filled form."""
     profile = get_profile(profile_id)
     if template is None:
         template = draw_template(profile_id)
     writer = PdfWriter(clone_from=io.BytesIO(template))
-    fields = dict(_walk_fields(_acro_form(writer)["/Fields"]))
+    fields = dict(_walk_fields(cast(ArrayObject, _acro_form(writer)["/Fields"])))
     texts: dict[str, str] = {}
     for key, value in values.items():
         spec = profile.field(key)
@@ -387,7 +383,15 @@ def _draw_lines(c: Canvas, x: float, top: float, text: tuple[str, str], width: f
             baseline -= LEADING
 
 
-def _widget_style() -> dict[str, object]:
+class _WidgetStyle(TypedDict):
+    fillColor: colors.Color
+    borderColor: colors.Color
+    textColor: colors.Color
+    borderWidth: int
+    borderStyle: str
+
+
+def _widget_style() -> _WidgetStyle:
     return {
         "fillColor": WIDGET_FILL,
         "borderColor": WIDGET_BORDER,
@@ -402,25 +406,50 @@ def _draw_widget(c: Canvas, spec: FieldSpec, y: float) -> None:
     if spec.type in ("text", "date"):
         width = DATE_WIDTH if spec.type == "date" else WIDGET_WIDTH
         c.acroForm.textfield(
-            name=spec.pdf, tooltip=tooltip, x=WIDGET_X, y=y, width=width, height=TEXT_HEIGHT,
-            fieldFlags="", maxlen=0, fontName="Helvetica", fontSize=9, **_widget_style(),
+            name=spec.pdf,
+            tooltip=tooltip,
+            **_points(x=WIDGET_X, y=y, width=width, height=TEXT_HEIGHT),
+            fieldFlags="",
+            maxlen=0,
+            fontName="Helvetica",
+            fontSize=9,
+            **_widget_style(),
         )
     elif spec.type in ("choice", "yesno"):
         _draw_radio_group(c, spec, y, tooltip)
     else:
         c.acroForm.checkbox(
-            name=spec.pdf, tooltip=tooltip, checked=False, buttonStyle="check", x=WIDGET_X, y=y,
-            size=BUTTON_SIZE, fieldFlags="", **_widget_style(),
+            name=spec.pdf,
+            tooltip=tooltip,
+            checked=False,
+            buttonStyle="check",
+            **_points(x=WIDGET_X, y=y, size=BUTTON_SIZE),
+            fieldFlags="",
+            **_widget_style(),
         )
         _draw_caption(c, CHECKBOX_CAPTION, WIDGET_X, y)
+
+
+def _points(**geometry: float) -> dict[str, Any]:
+    """Widget geometry in PDF points, for reportlab's acroForm methods.
+
+    reportlab takes any number; types-reportlab annotates x, y, width, height and size as int.
+    """
+    return geometry
 
 
 def _draw_radio_group(c: Canvas, spec: FieldSpec, y: float, tooltip: str) -> None:
     for index, export in enumerate(spec.choices):
         x = WIDGET_X + index * OPTION_SPACING
         c.acroForm.radio(
-            name=spec.pdf, tooltip=tooltip, value=export, selected=False, buttonStyle="circle",
-            x=x, y=y, size=BUTTON_SIZE, fieldFlags="noToggleToOff radio", **_widget_style(),
+            name=spec.pdf,
+            tooltip=tooltip,
+            value=export,
+            selected=False,
+            buttonStyle="circle",
+            **_points(x=x, y=y, size=BUTTON_SIZE),
+            fieldFlags="noToggleToOff radio",
+            **_widget_style(),
         )
         _draw_caption(c, OPTION_CAPTIONS.get(export, export), x, y)
 
@@ -437,7 +466,7 @@ def _nest_field_names(pdf: bytes) -> bytes:
     acro_form = _acro_form(writer)
     roots = ArrayObject()
     nodes: dict[tuple[str, ...], IndirectObject] = {}
-    for ref in acro_form["/Fields"]:
+    for ref in cast(ArrayObject, acro_form["/Fields"]):
         field = ref.get_object()
         *path, leaf = str(field["/T"]).split(".")
         field[NameObject("/T")] = TextStringObject(leaf)
@@ -461,13 +490,11 @@ def _attach(
         return
     parent = nodes.get(path)
     if parent is None:
-        node = DictionaryObject(
-            {NameObject("/T"): TextStringObject(path[-1]), NameObject("/Kids"): ArrayObject()}
-        )
+        node = DictionaryObject({NameObject("/T"): TextStringObject(path[-1]), NameObject("/Kids"): ArrayObject()})
         parent = nodes[path] = writer._add_object(node)
         _attach(writer, parent, path[:-1], nodes, roots)
-    ref.get_object()[NameObject("/Parent")] = parent
-    parent.get_object()["/Kids"].append(ref)
+    cast(DictionaryObject, ref.get_object())[NameObject("/Parent")] = parent
+    cast(ArrayObject, cast(DictionaryObject, parent.get_object())["/Kids"]).append(ref)
 
 
 def _is_radio_group(field: DictionaryObject) -> bool:
@@ -475,12 +502,10 @@ def _is_radio_group(field: DictionaryObject) -> bool:
 
 
 def _acro_form(writer: PdfWriter) -> DictionaryObject:
-    return writer.root_object["/AcroForm"].get_object()
+    return cast(DictionaryObject, writer.root_object["/AcroForm"].get_object())
 
 
-def _walk_fields(
-    refs: Iterable[Any], prefix: str = ""
-) -> Iterator[tuple[str, DictionaryObject]]:
+def _walk_fields(refs: Iterable[Any], prefix: str = "") -> Iterator[tuple[str, DictionaryObject]]:
     """Each named field of the tree with its fully qualified name."""
     for ref in refs:
         field = ref.get_object()
@@ -493,13 +518,18 @@ def _walk_fields(
 
 def _widgets(field: DictionaryObject) -> list[DictionaryObject]:
     if "/Kids" in field:
-        return [kid.get_object() for kid in field["/Kids"]]
+        return [kid.get_object() for kid in cast(ArrayObject, field["/Kids"])]
     return [field]
+
+
+def _normal_appearances(widget: DictionaryObject) -> DictionaryObject:
+    """The widget's /AP /N dictionary: its appearance states by name."""
+    return cast(DictionaryObject, cast(DictionaryObject, widget["/AP"])["/N"])
 
 
 def _on_state(field: DictionaryObject) -> NameObject:
     for widget in _widgets(field):
-        for state in widget["/AP"]["/N"]:
+        for state in _normal_appearances(widget):
             if state != OFF:
                 return NameObject(state)
     raise ValueError(f"field {field.get('/T')!r} has no on state")
@@ -526,7 +556,7 @@ def _export_value(spec: FieldSpec, value: object) -> str:
 def _set_button(field: DictionaryObject, state: NameObject) -> None:
     field[NameObject("/V")] = state
     for widget in _widgets(field):
-        widget[NameObject("/AS")] = state if state in widget["/AP"]["/N"] else OFF
+        widget[NameObject("/AS")] = state if state in _normal_appearances(widget) else OFF
 
 
 def _as_text(value: object) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import mailbox
 import os
 import socket
@@ -12,13 +13,13 @@ import threading
 import time
 from pathlib import Path
 from types import TracebackType
-from typing import IO, Self
+from typing import IO, Self, cast
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 from pysasl.hashing import BuiltinHash
 
-__all__ = ["PymapServer", "SmtpSink", "SentMessage", "free_port", "port_open", "wait_for_port"]
+__all__ = ["PymapServer", "SentMessage", "SmtpSink", "free_port", "port_open", "wait_for_port"]
 
 LOCALHOST = "127.0.0.1"
 
@@ -41,9 +42,7 @@ def port_open(host: str, port: int) -> bool:
         return False
 
 
-def wait_for_port(
-    host: str, port: int, timeout: float, proc: subprocess.Popen[bytes] | None = None
-) -> None:
+def wait_for_port(host: str, port: int, timeout: float, proc: subprocess.Popen[bytes] | None = None) -> None:
     """Wait until host:port accepts connections; raise if *proc* exits or time runs out."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -121,13 +120,15 @@ class PymapServer:
             self.port = free_port(self.host)
         elif port_open(self.host, self.port):
             raise RuntimeError(f"cannot start pymap: {self.host}:{self.port} is already in use")
-        self._stderr = tempfile.TemporaryFile()
-        cmd = [*_pymap_command(), "--host", self.host, "--port", str(self.port),
-               "--no-tls", "maildir", str(self.base_dir)]
+        self._stderr = tempfile.TemporaryFile()  # noqa: SIM115 - open for the server's lifetime; closed in stop()
+        cmd = [*_pymap_command(), "--host", self.host, "--port", str(self.port), "--no-tls", "maildir", str(self.base_dir)]
         env = {**os.environ, "FQDN": "localhost"}
         self._proc = subprocess.Popen(
-            cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-            stderr=self._stderr, env=env,
+            cmd,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=self._stderr,
+            env=env,
         )
         try:
             wait_for_port(self.host, self.port, self.start_timeout, self._proc)
@@ -135,8 +136,7 @@ class PymapServer:
             stderr = self._read_stderr()
             self.stop()
             raise RuntimeError(
-                f"pymap failed to start on {self.host}:{self.port}: {exc}\n"
-                f"command: {' '.join(cmd)}\nstderr:\n{stderr}"
+                f"pymap failed to start on {self.host}:{self.port}: {exc}\ncommand: {' '.join(cmd)}\nstderr:\n{stderr}"
             ) from None
         return self
 
@@ -201,8 +201,12 @@ class _SinkHandler:
         self.sink = sink
 
     async def handle_RCPT(
-        self, server: SMTP, session: Session, envelope: Envelope,
-        address: str, rcpt_options: list[str],
+        self,
+        server: SMTP,
+        session: Session,
+        envelope: Envelope,
+        address: str,
+        rcpt_options: list[str],
     ) -> str:
         if address.lower() in self.sink.reject_rcpt:
             return "550 5.1.1 Recipient address rejected"
@@ -221,7 +225,7 @@ class _Controller(Controller):
 
     def _trigger_server(self) -> None:
         if self.port == 0 and self.server is not None:
-            self.port = self.server.sockets[0].getsockname()[1]
+            self.port = cast(asyncio.Server, self.server).sockets[0].getsockname()[1]  # loop.create_server's Server
         super()._trigger_server()
 
 
@@ -250,8 +254,11 @@ class SmtpSink:
         if self.maildir is not None:
             mailbox.Maildir(self.maildir, create=True)
         controller = _Controller(
-            _SinkHandler(self), hostname=self.host, port=self.port,
-            enable_SMTPUTF8=True, ready_timeout=10,
+            _SinkHandler(self),
+            hostname=self.host,
+            port=self.port,
+            enable_SMTPUTF8=True,
+            ready_timeout=10,
         )
         controller.start()
         self._controller = controller
@@ -279,10 +286,7 @@ class SmtpSink:
         """Wait until at least *count* messages arrived and return them all."""
         with self._cond:
             if not self._cond.wait_for(lambda: len(self.messages) >= count, timeout):
-                raise TimeoutError(
-                    f"SMTP sink got {len(self.messages)} message(s), expected {count} "
-                    f"within {timeout:g} s"
-                )
+                raise TimeoutError(f"SMTP sink got {len(self.messages)} message(s), expected {count} within {timeout:g} s")
             return list(self.messages)
 
     def __enter__(self) -> Self:

@@ -16,9 +16,7 @@ DEMO_POLL_SECONDS = 5.0
 
 def demo_settings(settings: Settings, password: str) -> Settings:
     """The settings with the demo mailbox's password and a short poll interval."""
-    mailbox = settings.mailbox.model_copy(
-        update={"password": SecretStr(password), "security": "none", "poll_interval": DEMO_POLL_SECONDS}
-    )
+    mailbox = settings.mailbox.model_copy(update={"password": SecretStr(password), "security": "none", "poll_interval": DEMO_POLL_SECONDS})
     smtp = settings.smtp.model_copy(update={"security": "none", "username": ""})
     return settings.model_copy(update={"mailbox": mailbox, "smtp": smtp})
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
-from datetime import datetime, timezone
 
 from demo.forms import fill_form, sample_values
 
@@ -54,7 +54,14 @@ def demo_messages() -> list[bytes]:
             content_type="application/octet-stream",
         ),
         application_email(
-            fill_form({**sample_values("provider"), "exporter.business_number": "987654324RM0001", "exporter.legal_name": "Maple Syrup Co.", "exporter.email": "accounts@maplesyrup.example"}),
+            fill_form(
+                {
+                    **sample_values("provider"),
+                    "exporter.business_number": "987654324RM0001",
+                    "exporter.legal_name": "Maple Syrup Co.",
+                    "exporter.email": "accounts@maplesyrup.example",
+                }
+            ),
             sender="Border Brokers <filings@borderbrokers.example>",
             subject="BSF831 for our client Maple Syrup Co.",
         ),
@@ -71,7 +78,7 @@ def _base(sender: str, to: str, subject: str, extra_headers: dict[str, str] | No
     message["From"] = sender
     message["To"] = to
     message["Subject"] = subject
-    message["Date"] = format_datetime(datetime.now(timezone.utc))
+    message["Date"] = format_datetime(datetime.now(UTC))
     message["Message-ID"] = make_msgid(domain=sender.rpartition("@")[2].rstrip(">") or "example")
     for name, value in (extra_headers or {}).items():
         message[name] = value

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import socket
 import ssl
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 
 import imapclient
 from imapclient.exceptions import IMAPClientError
@@ -47,7 +46,7 @@ def open_connection(settings: MailboxSettings) -> imapclient.IMAPClient:
         )
         if settings.security == "starttls":
             client.starttls(ssl.create_default_context())
-    except (OSError, IMAPClientError, socket.timeout) as exc:
+    except (TimeoutError, OSError, IMAPClientError) as exc:
         raise MailboxError(f"cannot connect to the IMAP server at {where}: {exc}") from exc
     try:
         if settings.auth == "xoauth2":
@@ -71,7 +70,5 @@ def _token_source(settings: MailboxSettings) -> TokenSource:
 
 
 def _close(client: imapclient.IMAPClient) -> None:
-    try:
+    with suppress(IMAPClientError, OSError):
         client.shutdown()
-    except (IMAPClientError, OSError):
-        pass

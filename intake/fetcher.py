@@ -19,14 +19,19 @@ from sqlmodel import Session, col, select
 
 from core.blobs import BlobStore, sha256_hex
 from core.db import session_scope
+from core.enums import MessageStatus
 from core.errors import MailboxError
-from core.models import InboundMessage, MailboxState, MessageStatus, utcnow
+from core.models import InboundMessage, MailboxState, utcnow
 from core.settings import MailboxSettings
 from mail.mime import parse_message
 
 log = structlog.get_logger("intake")
 HEADER_FIELDS = b"BODY.PEEK[HEADER.FIELDS (FROM REPLY-TO SUBJECT MESSAGE-ID DATE)]"
 IMAP_ERRORS = (IMAPClientError, OSError)
+# Handled mail is moved in chunks of this many messages at most: in a large maildir folder one
+# MOVE costs the server a rewrite of the folder's index, however few messages it moves.
+MOVE_CHUNK = 500
+HEADER_LINE_LIMIT = 998  # RFC 5322: what is kept of a header is at most one line's worth
 _selected: weakref.WeakKeyDictionary[IMAPClient, int] = weakref.WeakKeyDictionary()
 
 
@@ -83,7 +88,7 @@ def has_unmoved(engine: Engine, settings: MailboxSettings) -> bool:
         return (
             session.exec(
                 select(InboundMessage.id).where(
-                    InboundMessage.moved == False,
+                    InboundMessage.moved == False,  # noqa: E712 - a SQLAlchemy column comparison, rendered as SQL "moved = false"
                     InboundMessage.mailbox == settings.name,
                     InboundMessage.folder == settings.folder,
                 )
@@ -124,13 +129,13 @@ def settle_messages(client: IMAPClient, *, settings: MailboxSettings, engine: En
                 InboundMessage.mailbox == settings.name,
                 InboundMessage.folder == settings.folder,
                 InboundMessage.uidvalidity == uidvalidity,
-                InboundMessage.moved == False,
+                InboundMessage.moved == False,  # noqa: E712 - a SQLAlchemy column comparison, rendered as SQL "moved = false"
                 col(InboundMessage.status).in_(list(targets)),
             )
         ).all()
     for status, folder in targets.items():
         uids = [row.uid for row in rows if row.status == status]
-        for chunk in _chunks(uids, 500):
+        for chunk in _chunks(uids, MOVE_CHUNK):
             _move(client, chunk, folder)  # no folder set: the message stays where it is
             _mark_moved(engine, settings, uidvalidity, chunk)
             moved += len(chunk)
@@ -218,7 +223,7 @@ def _add_unfetched(
     session: Session, settings: MailboxSettings, uidvalidity: int, uid: int, size: int, reason: str, header_bytes: bytes
 ) -> None:
     row = _row(settings, uidvalidity, uid, size, None, header_bytes)
-    row.status, row.last_error = MessageStatus.quarantined, reason
+    row.quarantine(reason)
     session.add(row)
     log.warning("message quarantined without download", uid=uid, reason=reason)
 
@@ -275,9 +280,7 @@ def _search(client: IMAPClient, uid_range: str) -> list[int]:
 
 
 def _state(session: Session, settings: MailboxSettings) -> MailboxState:
-    state = session.exec(
-        select(MailboxState).where(MailboxState.mailbox == settings.name, MailboxState.folder == settings.folder)
-    ).first()
+    state = session.exec(select(MailboxState).where(MailboxState.mailbox == settings.name, MailboxState.folder == settings.folder)).first()
     return state or MailboxState(mailbox=settings.name, folder=settings.folder)
 
 
@@ -323,5 +326,5 @@ def _chunks(items: Sequence[int], size: int) -> Iterable[list[int]]:
         yield list(items[start : start + size])
 
 
-def _clip(value: str | None, limit: int = 998) -> str | None:
+def _clip(value: str | None, limit: int = HEADER_LINE_LIMIT) -> str | None:
     return value[:limit] if value else value

@@ -7,7 +7,7 @@ from datetime import timedelta
 from sqlalchemy import or_, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from core.models import MailboxState, utcnow
 
@@ -30,12 +30,12 @@ def acquire_lease(engine: Engine, mailbox: str, folder: str, holder: str, second
     statement = (
         update(MailboxState)
         .where(
-            MailboxState.mailbox == mailbox,  # type: ignore[arg-type]
-            MailboxState.folder == folder,  # type: ignore[arg-type]
+            col(MailboxState.mailbox) == mailbox,
+            col(MailboxState.folder) == folder,
             or_(
-                MailboxState.lease_holder.is_(None),  # type: ignore[union-attr]
-                MailboxState.lease_holder == holder,  # type: ignore[arg-type]
-                MailboxState.lease_until < now,  # type: ignore[arg-type,operator]
+                col(MailboxState.lease_holder).is_(None),
+                col(MailboxState.lease_holder) == holder,
+                col(MailboxState.lease_until) < now,
             ),
         )
         .values(lease_holder=holder, lease_until=now + timedelta(seconds=seconds))
@@ -47,7 +47,7 @@ def acquire_lease(engine: Engine, mailbox: str, folder: str, holder: str, second
 def release_lease(engine: Engine, mailbox: str, folder: str, holder: str) -> None:
     statement = (
         update(MailboxState)
-        .where(MailboxState.mailbox == mailbox, MailboxState.folder == folder, MailboxState.lease_holder == holder)  # type: ignore[arg-type]
+        .where(col(MailboxState.mailbox) == mailbox, col(MailboxState.folder) == folder, col(MailboxState.lease_holder) == holder)
         .values(lease_holder=None, lease_until=None)
     )
     with engine.begin() as connection:

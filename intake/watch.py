@@ -22,9 +22,7 @@ CHECK_SECONDS = 1.0
 RECHECK_SECONDS = 2.0
 
 
-def wait_for_mail(
-    client: IMAPClient, timeout: float, stop: threading.Event, look: Callable[[], bool], use_idle: bool = True
-) -> bool:
+def wait_for_mail(client: IMAPClient, timeout: float, stop: threading.Event, look: Callable[[], bool], use_idle: bool = True) -> bool:
     """Return True as soon as there is new mail, False after timeout or stop.
 
     look() says whether mail is waiting; it is asked once shortly after the wait begins.

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from email.utils import collapse_rfc2231_value
 
-from core.models import MessageKind
+from core.enums import MessageKind
 from mail.mime import ParsedMessage
 
 ROBOT_SENDERS = ("mailer-daemon@", "postmaster@")
@@ -13,7 +14,10 @@ ROBOT_SENDERS = ("mailer-daemon@", "postmaster@")
 def is_bounce(parsed: ParsedMessage) -> bool:
     message = parsed.message
     if message.get_content_type() == "multipart/report":
-        return message.get_param("report-type", "").lower() in ("delivery-status", "disposition-notification")
+        report_type = message.get_param("report-type", "")
+        if isinstance(report_type, tuple):  # an RFC 2231 encoded parameter: (charset, language, value)
+            report_type = collapse_rfc2231_value(report_type)
+        return report_type.lower() in ("delivery-status", "disposition-notification")
     sender = (parsed.sender or "").lower()
     return sender.startswith(ROBOT_SENDERS)
 

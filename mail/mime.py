@@ -71,7 +71,7 @@ def find_pdfs(message: Message) -> list[PdfAttachment]:
             continue
         try:
             data = part.get_payload(decode=True)
-        except Exception:  # a broken transfer encoding is not a PDF
+        except Exception:  # noqa: BLE001, S112 - a broken transfer encoding is not a PDF
             continue
         if not isinstance(data, bytes):
             continue
@@ -90,7 +90,7 @@ def pdfs_in_tnef(data: bytes) -> list[PdfAttachment]:
     """The PDFs inside a winmail.dat; a damaged one yields what could be read."""
     try:
         attachments = tnefparse.TNEF(data).attachments
-    except Exception as exc:  # a damaged TNEF stream is one unreadable part, not a failed message
+    except Exception as exc:  # noqa: BLE001 - a damaged TNEF stream is one unreadable part, not a failed message
         log.warning("winmail.dat could not be read", error=f"{type(exc).__name__}: {exc}")
         return []
     return [
@@ -115,8 +115,7 @@ def decode_header_text(value: str | None) -> str | None:
     try:
         parts = email.header.decode_header(value)
         text = "".join(
-            chunk.decode(charset or "ascii", errors="replace") if isinstance(chunk, bytes) else chunk
-            for chunk, charset in parts
+            chunk.decode(charset or "ascii", errors="replace") if isinstance(chunk, bytes) else chunk for chunk, charset in parts
         )
     except (LookupError, ValueError):
         text = value
@@ -144,6 +143,6 @@ def _address(message: Message, name: str) -> str | None:
 def _filename(part: Message) -> str | None:
     try:
         name = part.get_filename()
-    except Exception:
+    except Exception:  # noqa: BLE001 - a malformed filename parameter costs the name, not the attachment
         return None
     return decode_header_text(name) if name else None

@@ -15,6 +15,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, select
 
 from core.db import session_scope
+from core.enums import NoticeKind
 from core.models import AlertState, utcnow
 from core.settings import Settings
 from monitor.status import backlog_status, open_applications
@@ -41,10 +42,11 @@ def evaluate(session: Session, settings: Settings) -> list[Condition]:
         Condition(
             "poll_stale",
             age is None or age > monitor.max_poll_age_seconds,
-            f"last successful poll of the mailbox: {summary['last_poll_at'] or 'never'}"
-            f" (limit {monitor.max_poll_age_seconds:g} s)",
+            f"last successful poll of the mailbox: {summary['last_poll_at'] or 'never'} (limit {monitor.max_poll_age_seconds:g} s)",
         ),
-        Condition("backlog", open_count > monitor.backlog_threshold, f"{open_count} open application(s) (threshold {monitor.backlog_threshold})"),
+        Condition(
+            "backlog", open_count > monitor.backlog_threshold, f"{open_count} open application(s) (threshold {monitor.backlog_threshold})"
+        ),
         Condition(
             "notices_failed",
             failed > 0,
@@ -98,10 +100,12 @@ def _email(session: Session, settings: Settings, kind: str, condition: Condition
     en, fr = TITLES[condition.name]
     if kind == "alert":
         subject = f"[cers-intake] ALERT: {en} / ALERTE : {fr}"
-        body = f"{condition.detail}\n\nThis alert is sent once; another message follows when it clears.\n" \
-               f"Cette alerte n'est envoyée qu'une fois ; un autre message suivra à son rétablissement.\n"
+        body = (
+            f"{condition.detail}\n\nThis alert is sent once; another message follows when it clears.\n"
+            f"Cette alerte n'est envoyée qu'une fois ; un autre message suivra à son rétablissement.\n"
+        )
     else:
         subject = f"[cers-intake] RECOVERED: {en} / RÉTABLI : {fr}"
         body = "The condition has cleared. / La situation est rétablie.\n"
     body += "\nDetails / Détails : cers-intake status\n"
-    queue_internal(session, settings.smtp, kind="alert", to=settings.monitor.alert_to, subject=subject, body=body)
+    queue_internal(session, settings.smtp, kind=NoticeKind.alert, to=settings.monitor.alert_to, subject=subject, body=body)

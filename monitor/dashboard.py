@@ -7,7 +7,8 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from core.models import Application, Notice, NoticeStatus
+from core.enums import NoticeStatus
+from core.models import Application, Notice
 from core.settings import Settings
 from monitor.health import poll_health
 from monitor.status import backlog_status
@@ -28,7 +29,10 @@ def dashboard_data(session: Session, settings: Settings, *, check_mailbox: bool 
         .limit(LIST_LIMIT)
     )
     failed = session.exec(
-        select(Notice).where(Notice.status == NoticeStatus.failed).order_by(col(Notice.failed_at).desc(), col(Notice.id).desc()).limit(LIST_LIMIT)
+        select(Notice)
+        .where(Notice.status == NoticeStatus.failed)
+        .order_by(col(Notice.failed_at).desc(), col(Notice.id).desc())
+        .limit(LIST_LIMIT)
     )
     retrying = session.exec(
         select(Notice)

@@ -27,7 +27,9 @@ class BacklogCollector:
         for state, count in s["queue"].items():
             applications.add_metric([state], count)
         yield applications
-        yield _gauge("cers_oldest_open_age_business_days", "Age of the oldest open application in business days.", s["oldest_open_age_business_days"])
+        yield _gauge(
+            "cers_oldest_open_age_business_days", "Age of the oldest open application in business days.", s["oldest_open_age_business_days"]
+        )
         yield _gauge("cers_past_service_level", "Open applications past the service level.", s["past_service_level"])
         notices = GaugeMetricFamily("cers_notices", "Notices by delivery status.", labels=["status"])
         for status, count in s["outbox"].items():
@@ -35,10 +37,16 @@ class BacklogCollector:
                 notices.add_metric([status], count)
         yield notices
         yield _gauge("cers_notices_retrying", "Pending notices that failed at least once.", s["outbox"]["retrying"])
-        yield _gauge("cers_notices_failed_recently", "Notices failed within monitor.failed_notice_window_hours.", s["outbox"]["failed_recently"])
+        yield _gauge(
+            "cers_notices_failed_recently", "Notices failed within monitor.failed_notice_window_hours.", s["outbox"]["failed_recently"]
+        )
         yield _gauge("cers_messages_waiting", "Messages recorded and not processed yet.", s["messages_waiting"])
         yield _gauge("cers_quarantined_messages", "Messages quarantined for an officer.", s["quarantined_messages"])
-        yield _gauge("cers_quarantined_attachments", "PDF attachments quarantined for an officer (a parsing limit was hit).", s["quarantined_attachments"])
+        yield _gauge(
+            "cers_quarantined_attachments",
+            "PDF attachments quarantined for an officer (a parsing limit was hit).",
+            s["quarantined_attachments"],
+        )
         yield _gauge("cers_delivery_problems", "Applications flagged because a notice could not be delivered.", s["delivery_problems"])
         yield _gauge("cers_last_poll_timestamp_seconds", "Time of the last successful poll of the mailbox.", _epoch(s["last_poll_at"]))
         yield _gauge("cers_last_send_timestamp_seconds", "Time of the last notice the SMTP server accepted.", _epoch(s["last_send_at"]))
@@ -58,5 +66,5 @@ def _epoch(iso: str | None) -> float | None:
 
 def render_metrics(engine: Engine, settings: Settings) -> bytes:
     registry = CollectorRegistry(auto_describe=False)
-    registry.register(BacklogCollector(engine, settings))  # type: ignore[arg-type]
+    registry.register(BacklogCollector(engine, settings))
     return generate_latest(registry)

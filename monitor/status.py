@@ -9,7 +9,8 @@ from typing import Any
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from core.models import AlertState, Application, Notice, NoticeStatus, utcnow
+from core.enums import NoticeStatus
+from core.models import AlertState, Application, Notice, utcnow
 from core.settings import Settings
 from monitor.mailbox import mailbox_counts
 from processors.queue import status_summary
@@ -22,15 +23,11 @@ def backlog_status(session: Session, settings: Settings, *, check_mailbox: bool 
     now = utcnow()
     summary = status_summary(session, today)
     summary["outbox"].update(outbox_details(session, settings, now))
-    summary["mailbox"] = (
-        mailbox_counts(settings.mailbox, settings.monitor.imap_status_timeout) if check_mailbox else None
-    )
+    summary["mailbox"] = mailbox_counts(settings.mailbox, settings.monitor.imap_status_timeout) if check_mailbox else None
     summary["last_successful_poll_at"] = summary["last_poll_at"]
     summary["last_successful_send_at"] = summary["last_send_at"]
     summary["poll_age_seconds"] = _age(summary["last_poll_at"], now)
-    summary["delivery_problems"] = session.exec(
-        select(func.count()).where(col(Application.delivery_problem).is_not(None))
-    ).one()
+    summary["delivery_problems"] = session.exec(select(func.count()).where(col(Application.delivery_problem).is_not(None))).one()
     summary["alerts"] = [
         {"condition": a.condition, "detail": a.detail, "since": _iso(a.since)}
         for a in session.exec(select(AlertState).where(col(AlertState.active)).order_by(col(AlertState.condition)))
@@ -43,9 +40,7 @@ def outbox_details(session: Session, settings: Settings, now: datetime) -> dict[
     retrying = session.exec(select(func.count()).where(pending, col(Notice.attempts) > 0)).one()
     oldest = session.exec(select(func.min(Notice.created_at)).where(pending)).one()
     window = now - timedelta(hours=settings.monitor.failed_notice_window_hours)
-    recent = session.exec(
-        select(func.count()).where(Notice.status == NoticeStatus.failed, col(Notice.failed_at) >= window)
-    ).one()
+    recent = session.exec(select(func.count()).where(Notice.status == NoticeStatus.failed, col(Notice.failed_at) >= window)).one()
     return {
         "retrying": retrying,
         "oldest_pending_at": _iso(oldest),

@@ -9,7 +9,8 @@ from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.engine import Engine
 
 from core import claims
-from core.models import Notice, NoticeStatus
+from core.enums import NoticeStatus
+from core.models import Notice
 
 _table = Notice.__table__  # type: ignore[attr-defined]
 

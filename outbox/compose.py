@@ -8,9 +8,10 @@ from typing import Any
 
 from sqlmodel import Session
 
+from core.enums import NoticeKind
 from core.models import InboundMessage, Notice, utcnow
 from core.settings import SmtpSettings
-from outbox.render import render_bilingual
+from outbox.render import RenderedText, render_bilingual
 
 REDACTED = "[not kept after sending / non conservé après l'envoi]"
 
@@ -19,7 +20,7 @@ def queue_notice(
     session: Session,
     smtp: SmtpSettings,
     *,
-    kind: str,
+    kind: NoticeKind,
     to: str,
     language: str,
     context: dict[str, Any],
@@ -52,7 +53,7 @@ def queue_notice(
 
 def _build(
     smtp: SmtpSettings,
-    kind: str,
+    kind: NoticeKind,
     to: str,
     language: str,
     context: dict[str, Any],
@@ -67,17 +68,23 @@ def _build(
     message["Date"] = format_datetime(utcnow())
     message["Message-ID"] = message_id
     message["Auto-Submitted"] = "auto-replied"
-    message["Content-Language"] = "en, fr" if language != "fr" else "fr, en"
     if in_reply_to is not None and in_reply_to.message_id:
         message["In-Reply-To"] = in_reply_to.message_id
         references = f"{in_reply_to.references or ''} {in_reply_to.message_id}".strip()
         message["References"] = references[-4000:]
-    message.set_content(rendered.body, charset="utf-8")
-    message.add_alternative(rendered.html, subtype="html", charset="utf-8")
+    set_bilingual_body(message, rendered, language)
     return message.as_bytes(), rendered.subject
 
 
-def queue_internal(session: Session, smtp: SmtpSettings, *, kind: str, to: str, subject: str, body: str) -> Notice:
+def set_bilingual_body(message: EmailMessage, rendered: RenderedText, language: str) -> None:
+    """The text and HTML alternatives, and the languages in the order they come."""
+    message.set_content(rendered.body, charset="utf-8")
+    message.add_alternative(rendered.html, subtype="html", charset="utf-8")
+    # after the body: set_content() clears every Content-* header already set
+    message["Content-Language"] = "en, fr" if language != "fr" else "fr, en"
+
+
+def queue_internal(session: Session, smtp: SmtpSettings, *, kind: NoticeKind, to: str, subject: str, body: str) -> Notice:
     """Store a plain-text message for staff (an alert): no template, not a reply, sent like any notice."""
     domain = smtp.from_address.rpartition("@")[2] or "localhost"
     message_id = make_msgid(idstring="cers", domain=domain)

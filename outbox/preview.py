@@ -9,7 +9,14 @@ from typing import Any
 import jinja2.meta
 
 from core.settings import SmtpSettings
-from outbox.render import LANGUAGES, TEMPLATES, UnknownKind, known_kinds, render_bilingual
+from outbox.compose import set_bilingual_body
+from outbox.render import (
+    LANGUAGES,
+    TEMPLATES,
+    UnknownKind,
+    known_kinds,
+    render_bilingual,
+)
 
 SAMPLE_CONTEXT: dict[str, Any] = {
     "reference": "CERS-000042",
@@ -25,8 +32,16 @@ SAMPLE_CONTEXT: dict[str, Any] = {
     "reason_en": "the file is not a PDF form",
     "reason_fr": "le fichier n'est pas un formulaire PDF",
     "findings": [
-        {"item": "3", "field": "exporter.business_number", "label_en": "Business number", "label_fr": "Numéro d'entreprise",
-         "message_en": "This item is required.", "message_fr": "Ce champ est obligatoire.", "severity": "error", "code": "required"},
+        {
+            "item": "3",
+            "field": "exporter.business_number",
+            "label_en": "Business number",
+            "label_fr": "Numéro d'entreprise",
+            "message_en": "This item is required.",
+            "message_fr": "Ce champ est obligatoire.",
+            "severity": "error",
+            "code": "required",
+        },
     ],
 }
 
@@ -34,7 +49,7 @@ SAMPLE_CONTEXT: dict[str, Any] = {
 def sample_context(kind: str) -> dict[str, Any]:
     """SAMPLE_CONTEXT, plus a visible placeholder for any variable a template uses that it lacks."""
     context = dict(SAMPLE_CONTEXT)
-    env = jinja2.Environment()
+    env = jinja2.Environment()  # noqa: S701 - only parsed for its variable names, never rendered
     for language in LANGUAGES:
         for path in TEMPLATES.glob(f"{kind}.{language}.*.j2"):
             for name in jinja2.meta.find_undeclared_variables(env.parse(path.read_text(encoding="utf-8"))):
@@ -54,9 +69,7 @@ def preview_message(kind: str, language: str, smtp: SmtpSettings) -> EmailMessag
     message["To"] = "applicant@example.ca"
     message["Subject"] = rendered.subject
     message["Auto-Submitted"] = "auto-replied"
-    message["Content-Language"] = "en, fr" if language == "en" else "fr, en"
-    message.set_content(rendered.body, charset="utf-8")
-    message.add_alternative(rendered.html, subtype="html", charset="utf-8")
+    set_bilingual_body(message, rendered, language)
     return message
 
 

@@ -15,6 +15,8 @@ from typing import Any
 import jinja2
 from markupsafe import Markup, escape
 
+from core.enums import NoticeKind
+
 TEMPLATES = Path(__file__).parent / "templates"
 LANGUAGES = ("en", "fr")
 SEPARATOR = {
@@ -27,7 +29,7 @@ _env = jinja2.Environment(
     loader=jinja2.FileSystemLoader(TEMPLATES),
     undefined=jinja2.StrictUndefined,
     keep_trailing_newline=True,
-    autoescape=False,
+    autoescape=False,  # noqa: S701 - the plain-text part; the HTML part is rendered by _html_env, which escapes
 )
 _html_env = jinja2.Environment(
     loader=jinja2.FileSystemLoader(TEMPLATES),
@@ -37,11 +39,8 @@ _html_env = jinja2.Environment(
 
 
 def known_kinds() -> tuple[str, ...]:
-    """Every kind with a text template, in name order (templates may be added while running)."""
-    return tuple(sorted({p.name.split(".")[0] for p in TEMPLATES.glob("*.txt.j2") if not p.name.startswith("_")}))
-
-
-KINDS = known_kinds()
+    """Every notice kind rendered from templates, in name order."""
+    return tuple(sorted(kind.value for kind in NoticeKind.templated()))
 
 
 class UnknownKind(ValueError):
@@ -77,8 +76,8 @@ def render_bilingual(kind: str, language: str, context: dict[str, Any]) -> Rende
         lead=lead,
         subject=subject,
         sections=[
-            {"language": lead, "subject": first.subject, "body": Markup(first.html)},
-            {"language": other, "subject": second.subject, "body": Markup(second.html)},
+            {"language": lead, "subject": first.subject, "body": Markup(first.html)},  # noqa: S704 - text_to_html escaped it
+            {"language": other, "subject": second.subject, "body": Markup(second.html)},  # noqa: S704 - text_to_html escaped it
         ],
         separator=SEPARATOR[lead],
     )

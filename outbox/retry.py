@@ -20,9 +20,7 @@ def deadline(created_at: datetime, settings: OutboxSettings) -> datetime:
     return created_at + timedelta(days=settings.retry_deadline_days)
 
 
-def next_attempt(
-    attempts: int, created_at: datetime, now: datetime, settings: OutboxSettings
-) -> datetime | None:
+def next_attempt(attempts: int, created_at: datetime, now: datetime, settings: OutboxSettings) -> datetime | None:
     """When to try again, or None when the deadline has passed. The last try falls on the deadline."""
     end = deadline(created_at, settings)
     if now >= end:

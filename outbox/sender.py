@@ -23,8 +23,9 @@ from sqlmodel import Session, col, select
 
 from core.claims import new_holder
 from core.db import session_scope
+from core.enums import NoticeStatus, SendOutcome
 from core.errors import PermanentSendError, SendError
-from core.models import Application, AuditEvent, Notice, NoticeStatus, utcnow
+from core.models import Application, AuditEvent, Notice, clip_error, utcnow
 from core.settings import OutboxSettings, Settings
 from outbox.claims import claim_next, interrupted_sends, release_dead_claims
 from outbox.journal import AcceptedJournal
@@ -46,7 +47,7 @@ class SendReport:
     deferred: int = 0
     recovered: int = 0  # found in the accepted journal after a sender died: recorded, not resent
 
-    def count(self, outcome: str) -> None:
+    def count(self, outcome: SendOutcome) -> None:
         setattr(self, outcome, getattr(self, outcome) + 1)
 
 
@@ -99,7 +100,7 @@ async def _send_pending(engine: Engine, settings: Settings, holder: str) -> Send
 
 @dataclass(frozen=True)
 class _Outcome:
-    name: str  # sent | failed | deferred
+    name: SendOutcome
     connection_lost: bool = False
 
 
@@ -118,7 +119,7 @@ async def _send_one(
     except PermanentSendError as exc:
         _fail(engine, notice_id, str(exc))
         bound.warning("notice refused", error=str(exc))
-        return _Outcome("failed")
+        return _Outcome(SendOutcome.failed)
     except SendError as exc:
         name = _defer(engine, settings.outbox, notice_id, holder, str(exc))
         bound.warning("notice deferred", error=str(exc), outcome=name)
@@ -130,7 +131,7 @@ async def _send_one(
         # accepted but not recorded: the journal has it, and the next batch records it
         bound.error("notice sent but not recorded yet", error=type(exc).__name__)
     bound.info("notice sent")
-    return _Outcome("sent")
+    return _Outcome(SendOutcome.sent)
 
 
 def mark_sent(engine: Engine, notice_id: int, at: datetime | None = None) -> None:
@@ -139,7 +140,7 @@ def mark_sent(engine: Engine, notice_id: int, at: datetime | None = None) -> Non
         notice = session.get(Notice, notice_id)
         assert notice is not None
         had_secret = notice.raw_redacted is not None
-        _apply_sent(notice, at or utcnow())
+        notice.mark_sent(at or utcnow())
         session.add(notice)
     if had_secret:
         forget_old_pages(engine)
@@ -154,19 +155,6 @@ def forget_old_pages(engine: Engine) -> None:
             connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
     except SQLAlchemyError as exc:  # busy: the next checkpoint does it
         log.warning("checkpoint after redaction failed", error=type(exc).__name__)
-
-
-def _apply_sent(notice: Notice, at: datetime) -> None:
-    if notice.status == NoticeStatus.sent:
-        return
-    notice.status = NoticeStatus.sent
-    notice.sent_at = at
-    notice.attempts += 1
-    notice.last_error = None
-    notice.next_attempt_at = notice.sending_since = None
-    notice.claimed_by = notice.claim_until = None
-    if notice.raw_redacted is not None:
-        notice.raw, notice.raw_redacted = notice.raw_redacted, None
 
 
 def recover_accepted(engine: Engine, journal: AcceptedJournal) -> int:
@@ -186,7 +174,7 @@ def recover_accepted(engine: Engine, journal: AcceptedJournal) -> int:
                 )
             )
             for notice in rows:
-                _apply_sent(notice, accepted[notice.message_id])
+                notice.mark_sent(accepted[notice.message_id])
                 session.add(notice)
                 recovered += 1
                 log.warning("notice found accepted after an interruption", notice_id=notice.id)
@@ -209,10 +197,8 @@ def flag_interrupted(engine: Engine) -> int:
             notice = session.get(Notice, notice_id)
             if notice is None or notice.status != NoticeStatus.pending or notice.sending_since is None:
                 continue
-            if notice.raw_redacted is not None:  # a code that may have gone out is not kept: reissue it
-                notice.raw, notice.raw_redacted = notice.raw_redacted, None
             notice.attempts += 1
-            _flag_failure(session, notice, INTERRUPTED)
+            _flag_failure(session, notice, INTERRUPTED)  # a code that may have gone out is not kept: reissue it
             flagged += 1
             log.warning("notice interrupted mid-send: left for an officer", notice_id=notice_id)
     if flagged:
@@ -220,31 +206,27 @@ def flag_interrupted(engine: Engine) -> int:
     return flagged
 
 
-def _defer(engine: Engine, outbox: OutboxSettings, notice_id: int, holder: str, error: str) -> str:
+def _defer(engine: Engine, outbox: OutboxSettings, notice_id: int, holder: str, error: str) -> SendOutcome:
     """A temporary failure: try again later, or fail when the deadline has passed. Returns the outcome."""
     with session_scope(engine) as session:
         notice = session.get(Notice, notice_id)
         assert notice is not None
         if notice.status != NoticeStatus.pending or notice.claimed_by != holder:
-            return "deferred"
+            return SendOutcome.deferred
         now = utcnow()
-        notice.attempts += 1
-        notice.last_error = error
-        notice.last_attempt_at = now
-        notice.claimed_by = notice.claim_until = notice.sending_since = None
-        retry_at = next_attempt(notice.attempts, notice.created_at, now, outbox)
+        retry_at = next_attempt(notice.attempts + 1, notice.created_at, now, outbox)
         if retry_at is None:
+            notice.attempts += 1
+            notice.last_attempt_at = now
             days = f"{outbox.retry_deadline_days:g}"
             _flag_failure(session, notice, f"no delivery after {notice.attempts} attempt(s) in {days} day(s): {error}")
-            return "failed"
-        notice.next_attempt_at = retry_at
+            return SendOutcome.failed
+        notice.defer(error, now, retry_at)
         session.add(notice)
-        return "deferred"
+        return SendOutcome.deferred
 
 
-def _defer_batch(
-    engine: Engine, settings: Settings, holder: str, first_id: int, error: str, report: SendReport, tried: set[int]
-) -> None:
+def _defer_batch(engine: Engine, settings: Settings, holder: str, first_id: int, error: str, report: SendReport, tried: set[int]) -> None:
     """The server cannot be reached: every due notice of this batch waits its turn to retry."""
     notice_id: int | None = first_id
     for _ in range(settings.outbox.batch_size):
@@ -261,7 +243,7 @@ def _release(engine: Engine, notice_id: int, holder: str) -> None:
     with session_scope(engine) as session:
         notice = session.get(Notice, notice_id)
         if notice is not None and notice.claimed_by == holder:
-            notice.claimed_by = notice.claim_until = notice.sending_since = None
+            notice.release_claim()
             session.add(notice)
 
 
@@ -276,19 +258,15 @@ def _fail(engine: Engine, notice_id: int, reason: str) -> None:
 
 def _flag_failure(session: Session, notice: Notice, reason: str) -> None:
     """The notice failed for good: an officer sees it on the notice, on its application and in the audit trail."""
-    notice.status = NoticeStatus.failed
-    notice.failed_at = utcnow()
-    notice.last_error = reason
-    notice.next_attempt_at = notice.sending_since = None
-    notice.claimed_by = notice.claim_until = None
+    notice.fail(reason, utcnow())
     session.add(notice)
     problem = f"the {notice.kind} notice (#{notice.id}) could not be delivered: {reason}"
     if notice.application_id is not None:
         application = session.get(Application, notice.application_id)
         if application is not None:
-            application.delivery_problem = problem[:2000]
+            application.flag_delivery_problem(problem)
             session.add(application)
-    session.add(AuditEvent(application_id=notice.application_id, actor="cers-intake", action="notice_failed", detail=problem[:2000]))
+    session.add(AuditEvent(application_id=notice.application_id, actor="cers-intake", action="notice_failed", detail=clip_error(problem)))
 
 
 class RateLimiter:

@@ -12,7 +12,6 @@ import aiosmtplib
 from core.errors import PermanentSendError, SendError
 from core.settings import SmtpSettings
 
-
 # 5xx answers about our session (TLS or login required, credentials refused), not about the
 # message: fixing the settings fixes them, so the notice waits instead of failing
 SESSION_REFUSALS = frozenset({530, 534, 535, 538})

@@ -11,7 +11,13 @@ import re
 from typing import Any
 
 from pypdf import PdfReader
-from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject, NameObject, StreamObject
+from pypdf.generic import (
+    ArrayObject,
+    DictionaryObject,
+    IndirectObject,
+    NameObject,
+    StreamObject,
+)
 
 from parsers.pdf import guarded
 
@@ -59,7 +65,7 @@ def _walk(kids: ArrayObject, prefix: str, inherited: Any, found: dict[str, Any],
         children = node.get("/Kids")
         children = children.get_object() if children is not None else None
         named = [k for k in children if _is_named(k)] if isinstance(children, ArrayObject) else []
-        if named:
+        if named and isinstance(children, ArrayObject):  # named is non-empty only for an ArrayObject
             _walk(children, name, value, found, seen, depth + 1)
         else:
             if value is None and node.get("/FT", "") == "/Btn":

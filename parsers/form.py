@@ -5,14 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from core.enums import ReadMethod
 from parsers.profiles import FieldSpec, Profile
-
-# How the values were read, most trusted first.
-ACROFORM = "acroform"
-XFA = "xfa"
-TEXT_LAYER = "text_layer"
-NONE = "none"  # an image-only (scanned) PDF: nothing was read, nothing is guessed
-METHODS = (ACROFORM, XFA, TEXT_LAYER, NONE)
 
 
 @dataclass(frozen=True)
@@ -35,7 +29,7 @@ class Bsf831Form:
     """
 
     profile: Profile
-    method: str
+    method: ReadMethod
     producer: str | None
     values: Mapping[str, str | None]
     provenance: Mapping[str, str] = field(default_factory=dict)
@@ -53,15 +47,15 @@ class Bsf831Form:
 
     @property
     def revision(self) -> str | None:
-        return None if self.method == NONE else self.profile.id
+        return None if self.method == ReadMethod.none else self.profile.id
 
     @property
     def image_only(self) -> bool:
-        return self.method == NONE
+        return self.method == ReadMethod.none
 
     @property
     def lower_confidence(self) -> bool:
-        return self.method == TEXT_LAYER
+        return self.method == ReadMethod.text_layer
 
     @property
     def language(self) -> str | None:

@@ -16,8 +16,19 @@ from parsers.errors import DamagedPdf, EncryptedPdf, LimitExceeded
 
 # What pypdf raises on broken input besides its own errors.
 READ_ERRORS = (
-    PyPdfError, ValueError, LookupError, TypeError, AttributeError, OSError, RecursionError, AssertionError,
-    ArithmeticError, UnicodeError, NotImplementedError, zlib.error, struct.error,
+    PyPdfError,
+    ValueError,
+    LookupError,
+    TypeError,
+    AttributeError,
+    OSError,
+    RecursionError,
+    AssertionError,
+    ArithmeticError,
+    UnicodeError,
+    NotImplementedError,
+    zlib.error,
+    struct.error,
 )
 FORM_NUMBER = re.compile(r"\b(BSF)\s?-?(\d{3,4}[A-Z]?)\b")
 T = TypeVar("T")

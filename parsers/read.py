@@ -12,16 +12,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-
+from core.enums import ReadMethod
 from parsers import acroform, textlayer, xfa
 from parsers.form import (
-    ACROFORM,
     BLANK_FORM,
     NO_FORM,
-    NONE,
     OTHER_FORM,
-    TEXT_LAYER,
-    XFA,
     Bsf831Form,
     Conflict,
     NotAForm,
@@ -41,7 +37,7 @@ class Reading:
     """Values read one way, through one profile."""
 
     profile: Profile
-    method: str
+    method: ReadMethod
     values: dict[str, str | None]
     provenance: dict[str, str]
 
@@ -70,11 +66,11 @@ def parse_pdf(data: bytes, *, max_pages: int = DEFAULT_MAX_PAGES) -> ParseResult
         profile, anchors = match
         raw, provenance = textlayer.read_values(layer, profile, anchors)
         values = {spec.key: normalise(spec, raw.get(spec.key)) if spec.key in raw else None for spec in profile.fields}
-        return _form_or_blank(Reading(profile, TEXT_LAYER, values, provenance), made_by, pages)
+        return _form_or_blank(Reading(profile, ReadMethod.text_layer, values, provenance), made_by, pages)
     if len(layer.text.strip()) < MIN_TEXT_CHARS and any(has_images(page) for page in reader.pages):
         profile = all_profiles()[-1]  # the least specific revision: it only gives the empty form its keys
         values = {key: None for key in profile.keys}
-        return Bsf831Form(profile=profile, method=NONE, producer=made_by, values=values, pages=pages)
+        return Bsf831Form(profile=profile, method=ReadMethod.none, producer=made_by, values=values, pages=pages)
     number = form_number(layer.text)
     if number and number != OWN_FORM_NUMBER:
         return NotAForm(f"the PDF is another form{_naming(number)}, not a BSF831", made_by, OTHER_FORM, number)
@@ -97,7 +93,7 @@ def _from_acroform(fields: dict[str, Any]) -> Reading | None:
         values[spec.key] = normalise(spec, acroform.raw_text(fields[name])) if name else None
         if name:
             provenance[spec.key] = f"acroform:{name}"
-    return Reading(profile, ACROFORM, values, provenance)
+    return Reading(profile, ReadMethod.acroform, values, provenance)
 
 
 def _from_xfa(datasets: Mapping[str, str | None]) -> Reading | None:
@@ -111,7 +107,7 @@ def _from_xfa(datasets: Mapping[str, str | None]) -> Reading | None:
         values[spec.key] = normalise(spec, datasets[spec.xfa]) if present and spec.xfa else None
         if present:
             provenance[spec.key] = f"xfa:{spec.xfa}"
-    return Reading(profile, XFA, values, provenance)
+    return Reading(profile, ReadMethod.xfa, values, provenance)
 
 
 def _combine(from_acroform: Reading | None, from_xfa: Reading | None) -> tuple[Reading, tuple[Conflict, ...]]:
@@ -135,7 +131,7 @@ def _combine(from_acroform: Reading | None, from_xfa: Reading | None) -> tuple[R
     provenance = dict(from_acroform.provenance)
     for conflict in conflicts:
         provenance[conflict.key] = f"{provenance.get(conflict.key, 'acroform')}; differs from {from_xfa.provenance[conflict.key]}"
-    return Reading(from_acroform.profile, ACROFORM, from_acroform.values, provenance), conflicts
+    return Reading(from_acroform.profile, ReadMethod.acroform, from_acroform.values, provenance), conflicts
 
 
 def _form_or_blank(read: Reading | tuple[Reading, tuple[Conflict, ...]], made_by: str | None, pages: int) -> ParseResult:

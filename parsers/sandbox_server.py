@@ -124,8 +124,8 @@ def _read_answer(fd: int, deadline: float) -> Any | None:
     if not body:
         return body
     try:
-        return pickle.loads(body)
-    except Exception:  # a reader killed mid-write leaves a truncated answer
+        return pickle.loads(body)  # noqa: S301 - written by this helper's own forked reader
+    except Exception:  # noqa: BLE001 - a reader killed mid-write leaves a truncated answer
         return b""
 
 
@@ -170,7 +170,7 @@ def _reader_loop(requests: IO[bytes], answers: IO[bytes], limits: Limits) -> Non
         peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         try:
             write_message(answers, (outcome, memory_failure, peak_kb))
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - a result that cannot be pickled is answered with a ParserFault instead
             write_message(answers, (("error", ParserFault(f"the result could not be sent: {type(exc).__name__}")), False, peak_kb))
 
 
@@ -184,7 +184,7 @@ def _parse(data: bytes, limits: Limits) -> tuple[tuple[str, Any], bool]:
         return ("error", LimitExceeded(f"reading the PDF needed more than {limits.memory_mb} MB of memory")), True
     except RecursionError:
         return ("error", DamagedPdf("the PDF nests its objects too deeply")), False
-    except Exception as exc:  # reported, not raised: the parent decides what an unexpected failure costs
+    except Exception as exc:  # noqa: BLE001 - reported, not raised: the parent decides what an unexpected failure costs
         return ("error", ParserFault(f"the PDF reader failed: {type(exc).__name__}: {exc}"[:500])), False
 
 

@@ -9,12 +9,20 @@ option; the selected one draws more than the others. Values read this way are lo
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from pypdf import PageObject, PdfReader
-from pypdf.generic import ArrayObject, ContentStream, DictionaryObject, FloatObject, NameObject, StreamObject
+from pypdf.generic import (
+    ArrayObject,
+    ContentStream,
+    DictionaryObject,
+    FloatObject,
+    NameObject,
+    StreamObject,
+)
 
 from parsers.errors import LimitExceeded
 from parsers.pdf import guarded
@@ -83,11 +91,11 @@ def read_layer(reader: PdfReader) -> TextLayer:
     runs: list[Run] = []
     boxes: list[Box] = []
     for number, page in enumerate(reader.pages, start=1):
-        size = guarded("page contents", lambda: _content_size(page))
+        size = guarded("page contents", partial(_content_size, page))
         if size > MAX_CONTENT_BYTES:
             raise LimitExceeded(f"page {number} draws {size} bytes of content; at most {MAX_CONTENT_BYTES} are read")
-        runs.extend(guarded("text", lambda: _runs(page, number)))
-        boxes.extend(guarded("drawings", lambda: _boxes(reader, page, number)))
+        runs.extend(guarded("text", partial(_runs, page, number)))
+        boxes.extend(guarded("drawings", partial(_boxes, reader, page, number)))
     return TextLayer(tuple(runs), tuple(boxes[:MAX_BOXES]))
 
 
@@ -163,7 +171,11 @@ def _text_value(layer: TextLayer, row: Row) -> str | None:
 def _button_value(layer: TextLayer, row: Row) -> str | None:
     left = row.anchor.x + VALUE_INDENT
     buttons = sorted(
-        (b for b in layer.boxes if b.x > left and b.width <= BUTTON_MAX and b.height <= BUTTON_MAX and row.holds(b.page, b.y + b.height / 2)),
+        (
+            b
+            for b in layer.boxes
+            if b.x > left and b.width <= BUTTON_MAX and b.height <= BUTTON_MAX and row.holds(b.page, b.y + b.height / 2)
+        ),
         key=lambda b: b.x,
     )
     if row.spec.type == "checkbox":
@@ -214,6 +226,12 @@ Matrix = tuple[float, float, float, float, float, float]
 IDENTITY: Matrix = (1.0, 0.0, 0.0, 1.0, 0.0, 0.0)
 
 
+def _matrix(values: Iterable[Any]) -> Matrix:
+    """Six PDF numbers as a Matrix (the caller has checked that there are six)."""
+    a, b, c, d, e, f = (float(v) for v in values)
+    return (a, b, c, d, e, f)
+
+
 def _multiply(m: Matrix, n: Matrix) -> Matrix:
     a, b, c, d, e, f = m
     A, B, C, D, E, F = n
@@ -240,7 +258,7 @@ def _walk_content(reader: PdfReader, operations: list, resources: Any, ctm: Matr
         elif operator == b"Q":
             ctm = stack.pop() if stack else IDENTITY
         elif operator == b"cm" and len(operands) == 6:
-            ctm = _multiply(tuple(float(v) for v in operands), ctm)  # type: ignore[arg-type]
+            ctm = _multiply(_matrix(operands), ctm)
         elif operator == b"Do" and operands and isinstance(xobjects, DictionaryObject) and len(found) < MAX_BOXES:
             xobject = xobjects.get(operands[0])
             xobject = xobject.get_object() if xobject is not None else None
@@ -250,7 +268,7 @@ def _walk_content(reader: PdfReader, operations: list, resources: Any, ctm: Matr
 
 def _place_form(reader: PdfReader, xobject: StreamObject, ctm: Matrix, number: int, found: list[Box], depth: int) -> None:
     matrix = xobject.get("/Matrix")
-    placed = _multiply(tuple(float(v) for v in matrix) if matrix and len(matrix) == 6 else IDENTITY, ctm)  # type: ignore[arg-type]
+    placed = _multiply(_matrix(matrix) if matrix and len(matrix) == 6 else IDENTITY, ctm)
     bbox = [float(v) for v in xobject.get("/BBox", [0, 0, 0, 0])][:4]
     if len(bbox) < 4:
         return

@@ -7,10 +7,11 @@ from datetime import timedelta
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
+from core.enums import NoticeKind
 from core.models import Notice, utcnow
 
 # Notices an officer's decision causes are answers, not automatic replies: never capped.
-DECISION_KINDS = ("activation", "rejection", "officer_request", "association_confirmation")
+DECISION_KINDS = (NoticeKind.activation, NoticeKind.rejection, NoticeKind.officer_request, NoticeKind.association_confirmation)
 
 
 def automatic_replies_today(session: Session, address: str) -> int:

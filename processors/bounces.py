@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import structlog
 from email.message import Message
+
+import structlog
 from sqlmodel import Session, col, select
 
-from core.models import Application, InboundMessage, Notice, NoticeStatus
+from core.models import Application, InboundMessage, Notice
 from mail.bounces import bounced_message_ids, diagnostic
 from processors import states
 
@@ -22,14 +23,12 @@ def link_bounce(session: Session, row: InboundMessage, message: Message) -> Noti
     if notice is None:
         return None
     reason = diagnostic(message)
-    notice.status = NoticeStatus.undeliverable
-    notice.bounce_message_id = row.id
-    notice.last_error = f"bounced: {reason}"
+    notice.mark_bounced(reason, row.id)
     session.add(notice)
     if notice.application_id is not None:
         application = session.get(Application, notice.application_id)
         if application is not None:
-            application.delivery_problem = f"{notice.kind} notice to {notice.to_address} bounced: {reason}"[:1000]
+            application.flag_delivery_problem(f"{notice.kind} notice to {notice.to_address} bounced: {reason}")
             session.add(application)
         states.record(session, notice.application_id, actor="cers-intake", action="notice_bounced", detail=f"notice {notice.id}: {reason}")
     log.info("bounce linked to notice", notice_id=notice.id, application_id=notice.application_id)

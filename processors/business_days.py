@@ -36,9 +36,7 @@ def business_days_between(start: date, end: date) -> int:
     # any 7 days in a row hold 5 weekdays: count whole weeks at once, then the few days left
     weeks, left = divmod((end - start).days, 7)
     weekdays = weeks * 5 + sum(1 for n in range(1, left + 1) if (start + timedelta(days=weeks * 7 + n)).weekday() < 5)
-    holidays_on_weekdays = sum(
-        1 for year in range(start.year, end.year + 1) for day in _weekday_holidays(year) if start < day <= end
-    )
+    holidays_on_weekdays = sum(1 for year in range(start.year, end.year + 1) for day in _weekday_holidays(year) if start < day <= end)
     return weekdays - holidays_on_weekdays
 
 

@@ -24,9 +24,7 @@ def new_authorization_id() -> str:
 
 def new_activation_code() -> str:
     """16 characters from a 31-letter alphabet (about 79 bits), in groups of four."""
-    groups = (
-        "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_GROUP_LENGTH)) for _ in range(CODE_GROUPS)
-    )
+    groups = ("".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_GROUP_LENGTH)) for _ in range(CODE_GROUPS))
     return "-".join(groups)
 
 

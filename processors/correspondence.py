@@ -8,8 +8,9 @@ import structlog
 from sqlmodel import Session, col, select
 
 from core.blobs import BlobStore
+from core.enums import MessageKind, NoticeKind
 from core.errors import DecisionError, NotFound
-from core.models import InboundMessage, MessageKind, Notice, utcnow
+from core.models import InboundMessage, Notice, utcnow
 from core.settings import Settings
 from outbox.compose import queue_notice
 from processors import states
@@ -49,7 +50,7 @@ def reply(session: Session, settings: Settings, item_id: int, *, officer: str, m
     notice = queue_notice(
         session,
         settings.smtp,
-        kind="correspondence_reply",
+        kind=NoticeKind.correspondence_reply,
         to=to,
         language="en",
         context={"message": text, "subject": row.subject or ""},
@@ -86,7 +87,13 @@ def _replies_by_message(session: Session, ids: list[int]) -> dict[int, list[dict
     )
     for notice in notices:
         result.setdefault(notice.inbound_message_id or -1, []).append(
-            {"id": notice.id, "to": notice.to_address, "status": notice.status.value, "created_at": notice.created_at.isoformat(), "sent_at": notice.sent_at.isoformat() if notice.sent_at else None}
+            {
+                "id": notice.id,
+                "to": notice.to_address,
+                "status": notice.status.value,
+                "created_at": notice.created_at.isoformat(),
+                "sent_at": notice.sent_at.isoformat() if notice.sent_at else None,
+            }
         )
     return result
 

@@ -33,7 +33,9 @@ def parse_form_date(text: str) -> date:
                 f"La date {value!r} peut se lire de deux façons. {ACCEPTED_FR}",
             )
         return _make(year, second, first)
-    raise DateProblem("date_invalid", f"The date {value!r} cannot be read. {ACCEPTED_EN}", f"La date {value!r} est illisible. {ACCEPTED_FR}")
+    raise DateProblem(
+        "date_invalid", f"The date {value!r} cannot be read. {ACCEPTED_EN}", f"La date {value!r} est illisible. {ACCEPTED_FR}"
+    )
 
 
 def _make(year: int, month: int, day: int) -> date:

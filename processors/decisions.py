@@ -3,18 +3,31 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
 import structlog
 from sqlalchemy import and_, or_, update
 from sqlmodel import Session, col, select
 
+from core.enums import AppState, DecisionAction, NoticeKind
 from core.errors import DecisionError, NotFound
-from core.models import Account, Application, AppState, Association, Decision, InboundMessage, Submission, utcnow
+from core.models import (
+    Account,
+    Application,
+    Association,
+    Decision,
+    InboundMessage,
+    Submission,
+    utcnow,
+)
 from core.settings import Settings
 from outbox.compose import queue_notice
 from processors import states
-from processors.codes import hash_activation_code, new_activation_code, new_authorization_id
+from processors.codes import (
+    hash_activation_code,
+    new_activation_code,
+    new_authorization_id,
+)
 from processors.pipeline import reference
 
 log = structlog.get_logger("decisions")
@@ -39,7 +52,7 @@ def approve(session: Session, settings: Settings, application_id: int, *, office
     expires = utcnow() + timedelta(days=settings.decisions.activation_code_days)
     account = _upsert_account(session, application, hash_activation_code(code), expires)
     states.move(session, application, AppState.approved, actor=officer, action="approve")
-    session.add(Decision(application_id=application_id, officer=officer, action="approve"))
+    session.add(Decision(application_id=application_id, officer=officer, action=DecisionAction.approve))
     application.claim_until = None
     origin = _origin_message(session, application)
     _queue_activation(session, settings, application, account, code, expires)
@@ -52,9 +65,9 @@ def reject(session: Session, settings: Settings, application_id: int, *, officer
     application = _decidable(session, application_id, officer)
     reason = _required_text(reason, "a reason")
     states.move(session, application, AppState.rejected, actor=officer, action="reject", detail=reason)
-    session.add(Decision(application_id=application_id, officer=officer, action="reject", reason=reason))
+    session.add(Decision(application_id=application_id, officer=officer, action=DecisionAction.reject, reason=reason))
     application.claim_until = None
-    _notify_sender(session, settings, application, "rejection", {"reason": reason})
+    _notify_sender(session, settings, application, NoticeKind.rejection, {"reason": reason})
     log.info("application rejected", application_id=application_id, officer=officer)
 
 
@@ -62,9 +75,9 @@ def request_info(session: Session, settings: Settings, application_id: int, *, o
     application = _decidable(session, application_id, officer)
     message = _required_text(message, "a message")
     states.move(session, application, AppState.needs_info, actor=officer, action="request_info", detail=message)
-    session.add(Decision(application_id=application_id, officer=officer, action="request_info", reason=message))
+    session.add(Decision(application_id=application_id, officer=officer, action=DecisionAction.request_info, reason=message))
     application.claim_until = None
-    _notify_sender(session, settings, application, "officer_request", {"message": message})
+    _notify_sender(session, settings, application, NoticeKind.officer_request, {"message": message})
     log.info("information requested", application_id=application_id, officer=officer)
 
 
@@ -122,9 +135,7 @@ def _associate(session: Session, settings: Settings, application: Application, o
     if not provider or not exporter:
         return None
     exists = session.exec(
-        select(Association).where(
-            Association.exporter_business_number == exporter, Association.provider_business_number == provider
-        )
+        select(Association).where(Association.exporter_business_number == exporter, Association.provider_business_number == provider)
     ).first()
     if exists is None:
         session.add(Association(exporter_business_number=exporter, provider_business_number=provider, application_id=application.id or 0))
@@ -139,7 +150,7 @@ def _associate(session: Session, settings: Settings, application: Application, o
         queue_notice(
             session,
             settings.smtp,
-            kind="association_confirmation",
+            kind=NoticeKind.association_confirmation,
             to=application.sender,
             language=application.language,
             context=context,
@@ -149,7 +160,7 @@ def _associate(session: Session, settings: Settings, application: Application, o
     return f"{exporter} ↔ {provider}"
 
 
-def _notify_sender(session: Session, settings: Settings, application: Application, kind: str, extra: dict) -> None:
+def _notify_sender(session: Session, settings: Settings, application: Application, kind: NoticeKind, extra: dict) -> None:
     if not application.sender:
         log.warning("no address to notify", application_id=application.id, kind=kind)
         return
@@ -179,9 +190,7 @@ def claim_holder(application: Application, now: datetime | None = None) -> str |
     """The officer whose claim on the application has not ended, if any."""
     if application.assigned_officer is None or application.claim_until is None:
         return None
-    until = application.claim_until
-    until = until if until.tzinfo else until.replace(tzinfo=timezone.utc)
-    return application.assigned_officer if until > (now or utcnow()) else None
+    return application.assigned_officer if application.claim_until > (now or utcnow()) else None
 
 
 def claim(session: Session, application_id: int, *, officer: str, minutes: float) -> datetime:
@@ -213,14 +222,17 @@ def _hold(session: Session, application_id: int, *, holder: str, actor: str, min
     until = now + timedelta(minutes=minutes)
     current = claim_holder(application, now)
     # one UPDATE with the condition, so two officers claiming at once cannot both win
-    condition = Application.id == application_id
+    condition = col(Application.id) == application_id
     if not force:
-        condition = and_(condition, or_(col(Application.claim_until).is_(None), col(Application.claim_until) <= now, Application.assigned_officer == holder))
+        free = or_(col(Application.claim_until).is_(None), col(Application.claim_until) <= now, col(Application.assigned_officer) == holder)
+        condition = and_(condition, free)
     result = session.execute(update(Application).where(condition).values(assigned_officer=holder, claim_until=until))
     if result.rowcount != 1:  # type: ignore[attr-defined]
         raise DecisionError(f"application {application_id} is claimed by {current}: only they can decide it until the claim ends")
     session.expire(application)
-    detail = f"to {holder} until {until.isoformat(timespec='minutes')}" if action == "assign" else f"until {until.isoformat(timespec='minutes')}"
+    detail = (
+        f"to {holder} until {until.isoformat(timespec='minutes')}" if action == "assign" else f"until {until.isoformat(timespec='minutes')}"
+    )
     states.record(session, application_id, actor=actor, action=action, detail=detail)
     return until
 
@@ -235,9 +247,11 @@ def _existing(session: Session, application_id: int) -> Application:
 def reopen(session: Session, application_id: int, *, officer: str, reason: str) -> None:
     """Take a rejected application back to pending_review (a supervisor's call)."""
     application = _existing(session, application_id)
+    if application.state != AppState.rejected:
+        raise DecisionError(f"application {application_id} is {application.state.value}: only a rejection can be reopened")
     reason = _required_text(reason, "a reason")
     states.move(session, application, AppState.pending_review, actor=officer, action="reopen", detail=reason)
-    session.add(Decision(application_id=application_id, officer=officer, action="reopen", reason=reason))
+    session.add(Decision(application_id=application_id, officer=officer, action=DecisionAction.reopen, reason=reason))
     log.info("decision reopened", application_id=application_id, officer=officer)
 
 
@@ -262,7 +276,7 @@ def reissue_code(session: Session, settings: Settings, application_id: int, *, o
     expires = utcnow() + timedelta(days=settings.decisions.activation_code_days)
     account.activation_code_hash, account.code_expires_at = hash_activation_code(code), expires
     session.add(account)
-    session.add(Decision(application_id=application_id, officer=officer, action="reissue_code"))
+    session.add(Decision(application_id=application_id, officer=officer, action=DecisionAction.reissue_code))
     states.record(session, application_id, actor=officer, action="reissue_code", detail=f"valid until {expires.date().isoformat()}")
     _queue_activation(session, settings, application, account, code, expires)
     log.info("activation code reissued", application_id=application_id, officer=officer)
@@ -283,7 +297,7 @@ def _queue_activation(
     queue_notice(
         session,
         settings.smtp,
-        kind="activation",
+        kind=NoticeKind.activation,
         to=account.email,
         language=application.language,
         context=context,

@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
+from core.enums import Severity
+from core.models import Application, FindingRow, Submission
 from core.settings import ValidationSettings
 from parsers.form import Bsf831Form
-
-ERROR = "error"  # the applicant must fix it
-WARNING = "warning"  # for the officer's attention only
 
 
 @dataclass(frozen=True)
@@ -20,11 +20,16 @@ class Finding:
     item: str
     label_en: str
     label_fr: str
-    severity: str
+    severity: Severity
     message_en: str
     message_fr: str
 
-    def as_dict(self) -> dict[str, str]:
+    def row(self, submission: Submission, application: Application) -> FindingRow:
+        """The finding as stored for a version of an application."""
+        assert submission.id is not None
+        return FindingRow(submission_id=submission.id, application_id=application.id, **self.as_dict())
+
+    def as_dict(self) -> dict[str, Any]:
         return {
             "code": self.code,
             "field": self.field,
@@ -43,7 +48,7 @@ class RuleContext:
     today: date
 
 
-def finding(form: Bsf831Form, key: str, code: str, en: str, fr: str, severity: str = ERROR) -> Finding:
+def finding(form: Bsf831Form, key: str, code: str, en: str, fr: str, severity: Severity = Severity.error) -> Finding:
     spec = form.spec(key)
     return Finding(
         code=code,

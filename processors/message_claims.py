@@ -15,7 +15,8 @@ from sqlmodel import Session, select
 
 from core import claims
 from core.db import session_scope
-from core.models import InboundMessage, MessageStatus, utcnow
+from core.enums import MessageStatus
+from core.models import InboundMessage, utcnow
 from core.settings import Settings
 from processors import states
 
@@ -48,15 +49,14 @@ def recover_abandoned(engine: Engine, settings: Settings) -> int:
             select(InboundMessage).where(_waiting(), c.attempts >= settings.processing.max_attempts, claims.unclaimed(_table, now))
         ).all()
         for row in rows:
-            row.last_error = f"processing stopped {row.attempts} times without finishing; last error: {row.last_error or 'none'}"[:2000]
-            row.claimed_by = row.claim_until = None
-            session.add(row)
+            row.fail(f"processing stopped {row.attempts} times without finishing; last error: {row.last_error or 'none'}")
             quarantine(session, row)
     return len(rows)
 
 
 def quarantine(session: Session, row: InboundMessage) -> None:
     """Set the message aside for an officer (the fetcher moves it to the quarantine folder)."""
-    row.status = MessageStatus.quarantined
+    row.quarantine()
+    session.add(row)
     states.record(session, None, actor="cers-intake", action="quarantine_message", detail=f"message row {row.id}: {row.last_error}")
     log.warning("message quarantined", message_row=row.id, attempts=row.attempts)

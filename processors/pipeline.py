@@ -12,14 +12,20 @@ from sqlmodel import Session, col, select
 from core.blobs import BlobStore
 from core.claims import new_holder
 from core.db import lock_key, session_scope, write_session
+from core.enums import (
+    AppState,
+    MessageKind,
+    MessageStatus,
+    NoticeKind,
+    ProcessOutcome,
+    Severity,
+    SubmissionStatus,
+)
 from core.errors import FormError
 from core.models import (
     Application,
-    AppState,
     FindingRow,
     InboundMessage,
-    MessageKind,
-    MessageStatus,
     Notice,
     Submission,
     utcnow,
@@ -35,7 +41,7 @@ from processors import message_claims, states
 from processors.auto_replies import under_daily_limit
 from processors.bounces import link_bounce
 from processors.business_days import due_date
-from processors.findings import ERROR, Finding
+from processors.findings import Finding
 from processors.reading import reading_findings
 from processors.rules.business_number import normalise_bn
 from processors.validate import has_errors, validate
@@ -84,12 +90,12 @@ def process_received(
         outcome = _process_isolated(engine, settings, blobs, row_id, holder)
         if outcome:
             setattr(report, outcome, getattr(report, outcome) + 1)
-        if outcome == "failed":
+        if outcome == ProcessOutcome.failed:
             failed.append(row_id)
     return report
 
 
-def _process_isolated(engine: Engine, settings: Settings, blobs: BlobStore, row_id: int, holder: str) -> str | None:
+def _process_isolated(engine: Engine, settings: Settings, blobs: BlobStore, row_id: int, holder: str) -> ProcessOutcome | None:
     bound = log.bind(message_row=row_id)
     try:
         with session_scope(engine) as session:
@@ -102,28 +108,26 @@ def _process_isolated(engine: Engine, settings: Settings, blobs: BlobStore, row_
                 bound.warning("claim on the message was lost before it was stored; another worker has it")
                 return None
             process_message(session, settings, row, reading)
-            row.status, row.processed_at = MessageStatus.processed, utcnow()
-            row.claimed_by = row.claim_until = None
+            row.mark_processed(utcnow())
             session.add(row)
         bound.info("message processed")
-        return "processed"
-    except Exception as exc:  # one message's failure must never stop the others
+        return ProcessOutcome.processed
+    except Exception as exc:  # noqa: BLE001 - one message's failure must never stop the others
         bound.error("message processing failed", error=f"{type(exc).__name__}: {exc}")
         return _record_failure(engine, settings, row_id, holder, f"{type(exc).__name__}: {exc}")
 
 
-def _record_failure(engine: Engine, settings: Settings, row_id: int, holder: str, error: str) -> str | None:
+def _record_failure(engine: Engine, settings: Settings, row_id: int, holder: str, error: str) -> ProcessOutcome | None:
     with session_scope(engine) as session:
         row = session.get(InboundMessage, row_id)
         if row is None or row.claimed_by != holder:
             return None
-        row.last_error = error[:2000]
-        row.claimed_by = row.claim_until = None
+        row.fail(error)
         session.add(row)
         if row.attempts < settings.processing.max_attempts:
-            return "failed"
+            return ProcessOutcome.failed
         message_claims.quarantine(session, row)
-        return "quarantined"
+        return ProcessOutcome.quarantined
 
 
 def read_message(settings: Settings, blobs: BlobStore, digest: str) -> Reading:
@@ -145,7 +149,7 @@ def process_message(session: Session, settings: Settings, row: InboundMessage, r
         log.info("robot mail recorded, not answered", message_row=row.id, kind=row.kind.value)
         return
     if row.kind == MessageKind.correspondence:
-        _answer(session, settings, reading.parsed, row, "correspondence_acknowledgment", "en", {})
+        _answer(session, settings, reading.parsed, row, NoticeKind.correspondence_acknowledgment, "en", {})
         return
     for pdf, digest, result in reading.pdfs:
         _store_pdf(session, settings, row, reading.parsed, pdf, digest, result)
@@ -160,26 +164,27 @@ def _store_pdf(
     digest: str,
     result: Bsf831Form | NotAForm | FormError,
 ) -> None:
+    assert row.id is not None
     submission = Submission(message_id=row.id, sha256=digest, filename=pdf.filename)
     if isinstance(result, Bsf831Form):
         _queue_form(session, settings, row, parsed, submission, result)
         return
     context: dict = {"filename": pdf.filename}
     if isinstance(result, NotAForm):
-        submission.status, submission.error = "not_a_form", result.reason
+        submission.status, submission.error = SubmissionStatus.not_a_form, result.reason
         submission.producer, submission.revision = result.producer, result.revision
-        kind = "not_a_form"
+        kind = NoticeKind.not_a_form
         context |= {"kind": result.kind, "form_number": result.form_number}
     elif isinstance(result, EncryptedPdf):
-        submission.status, submission.error, kind = "encrypted", str(result), "encrypted_form"
+        submission.status, submission.error, kind = SubmissionStatus.encrypted, str(result), NoticeKind.encrypted_form
     elif isinstance(result, LimitExceeded):
-        submission.status, submission.error, kind = "quarantined", str(result), "unreadable_form"
+        submission.status, submission.error, kind = SubmissionStatus.quarantined, str(result), NoticeKind.unreadable_form
         context |= {"reason_en": "the file is too large or too complex to be read safely.", "reason_fr": UNSAFE_FR}
         detail = f"message row {row.id}, attachment {pdf.filename or '(no name)'} sha256 {digest}: {result}"
         states.record(session, None, actor=SYSTEM, action="quarantine_attachment", detail=detail)
         log.warning("attachment quarantined", message_row=row.id, reason=str(result))
     else:
-        submission.status, submission.error, kind = "unreadable", str(result), "unreadable_form"
+        submission.status, submission.error, kind = SubmissionStatus.unreadable, str(result), NoticeKind.unreadable_form
         context |= {"reason_en": submission.error, "reason_fr": DAMAGED_FR}
     session.add(submission)
     log.info("attachment is not a readable BSF831", message_row=row.id, status=submission.status)
@@ -198,7 +203,7 @@ def _read(data: bytes, settings: Settings) -> Bsf831Form | NotAForm | FormError:
         return parse_sandboxed(data, Limits(**settings.parsing.model_dump()))
     except FormError as exc:
         return exc
-    except Exception as exc:  # the sandbox itself failing costs this attachment only
+    except Exception as exc:  # noqa: BLE001 - the sandbox itself failing costs this attachment only
         return ParserFault(f"the PDF could not be read ({type(exc).__name__})")
 
 
@@ -209,7 +214,7 @@ def _queue_form(
     findings = reading_findings(form) + ([] if form.image_only else validate(form, settings.validation))
     application = _open_application(session, row, form) or _new_application(session, row)
     submission.application_id = application.id
-    submission.status = "scanned" if form.image_only else "parsed"
+    submission.status = SubmissionStatus.scanned if form.image_only else SubmissionStatus.parsed
     submission.revision, submission.method = form.revision, form.method
     submission.producer = form.producer
     submission.fields = dict(form.values)
@@ -217,7 +222,7 @@ def _queue_form(
     session.add(submission)
     session.flush()
     for found in findings:
-        session.add(FindingRow(submission_id=submission.id, application_id=application.id, **found.as_dict()))
+        session.add(found.row(submission, application))
     if form.image_only:  # nothing was read: keep what the application already knows
         application.latest_submission_id = submission.id
         application.sender = application.sender or row.reply_to or row.sender
@@ -226,15 +231,17 @@ def _queue_form(
     errors = has_errors(findings)
     target = AppState.needs_info if errors else AppState.pending_review
     states.move(session, application, target, actor=SYSTEM, action="form_received", detail=f"submission {submission.id}")
-    log.info("form queued", message_row=row.id, application_id=application.id, state=target.value, findings=len(findings), method=form.method)
+    log.info(
+        "form queued", message_row=row.id, application_id=application.id, state=target.value, findings=len(findings), method=form.method
+    )
     context = {
         "reference": reference(application),
         "legal_name": application.legal_name,
         "due_on": application.due_on.isoformat() if application.due_on else "",
-        "findings": [f for f in findings if f.severity == ERROR],
+        "findings": [f for f in findings if f.severity == Severity.error],
         "filename": submission.filename,
     }
-    kind = "scanned_form" if form.image_only else "missing_information" if errors else "acknowledgment"
+    kind = NoticeKind.scanned_form if form.image_only else NoticeKind.missing_information if errors else NoticeKind.acknowledgment
     _answer(session, settings, parsed, row, kind, application.language, context, application.id)
 
 
@@ -283,7 +290,7 @@ def _answer(
     settings: Settings,
     parsed: ParsedMessage,
     row: InboundMessage,
-    kind: str,
+    kind: NoticeKind,
     language: str,
     context: dict,
     application_id: int | None = None,
@@ -293,7 +300,9 @@ def _answer(
         log.warning("no address to answer", message_row=row.id, kind=kind)
         return
     if wants_no_auto_reply(parsed):
-        states.record(session, application_id, actor=SYSTEM, action="reply_suppressed", detail=f"{kind}: the sender asked for no automatic reply")
+        states.record(
+            session, application_id, actor=SYSTEM, action="reply_suppressed", detail=f"{kind}: the sender asked for no automatic reply"
+        )
         return
     if not under_daily_limit(session, to, settings.processing.max_auto_replies_per_day):
         log.warning("daily automatic reply limit reached", message_row=row.id, kind=kind)

@@ -9,18 +9,16 @@ from typing import Any
 from sqlalchemy import and_, func, or_, tuple_
 from sqlmodel import Session, col, select
 
+from core.enums import AppState, MessageStatus, NoticeStatus, SubmissionStatus
 from core.errors import NotFound
 from core.models import (
     Application,
-    AppState,
     AuditEvent,
     Decision,
     FindingRow,
     InboundMessage,
     MailboxState,
-    MessageStatus,
     Notice,
-    NoticeStatus,
     Submission,
 )
 from processors.business_days import SERVICE_LEVEL_DAYS, business_days_between
@@ -42,9 +40,7 @@ def application_detail(session: Session, application_id: int) -> dict[str, Any]:
     application = session.get(Application, application_id)
     if application is None:
         raise NotFound(f"no application {application_id}")
-    submissions = list(
-        session.exec(select(Submission).where(Submission.application_id == application_id).order_by(col(Submission.id)))
-    )
+    submissions = list(session.exec(select(Submission).where(Submission.application_id == application_id).order_by(col(Submission.id))))
     findings = _findings_by_submission(session, [s.id for s in submissions if s.id])
     detail = _summary(application, findings.get(application.latest_submission_id or -1, []))
     detail["versions"] = [
@@ -69,7 +65,14 @@ def application_detail(session: Session, application_id: int) -> dict[str, Any]:
     detail["decisions"] = [{"officer": d.officer, "action": d.action, "reason": d.reason, "at": d.at.isoformat()} for d in decisions]
     audit = session.exec(select(AuditEvent).where(AuditEvent.application_id == application_id).order_by(col(AuditEvent.id)))
     detail["audit"] = [
-        {"actor": e.actor, "action": e.action, "from_state": e.from_state, "to_state": e.to_state, "detail": e.detail, "at": e.at.isoformat()}
+        {
+            "actor": e.actor,
+            "action": e.action,
+            "from_state": e.from_state,
+            "to_state": e.to_state,
+            "detail": e.detail,
+            "at": e.at.isoformat(),
+        }
         for e in audit
     ]
     return detail
@@ -78,17 +81,11 @@ def application_detail(session: Session, application_id: int) -> dict[str, Any]:
 def status_summary(session: Session, today: date | None = None) -> dict[str, Any]:
     today = today or date.today()
     counts = dict(session.exec(select(Application.state, func.count()).group_by(Application.state)).all())
-    oldest = session.exec(
-        select(func.min(Application.received_at)).where(col(Application.state).in_(OPEN_STATES))
-    ).one()
-    overdue = session.exec(
-        select(func.count()).where(col(Application.state).in_(OPEN_STATES), col(Application.due_on) < today)
-    ).one()
+    oldest = session.exec(select(func.min(Application.received_at)).where(col(Application.state).in_(OPEN_STATES))).one()
+    overdue = session.exec(select(func.count()).where(col(Application.state).in_(OPEN_STATES), col(Application.due_on) < today)).one()
     notices = dict(session.exec(select(Notice.status, func.count()).group_by(Notice.status)).all())
-    quarantined = session.exec(
-        select(func.count()).where(InboundMessage.status == MessageStatus.quarantined)
-    ).one()
-    quarantined_attachments = session.exec(select(func.count()).where(Submission.status == "quarantined")).one()
+    quarantined = session.exec(select(func.count()).where(InboundMessage.status == MessageStatus.quarantined)).one()
+    quarantined_attachments = session.exec(select(func.count()).where(Submission.status == SubmissionStatus.quarantined)).one()
     waiting = session.exec(select(func.count()).where(InboundMessage.status == MessageStatus.received)).one()
     last_poll = session.exec(select(func.max(MailboxState.last_poll_at))).one()
     last_send = session.exec(select(func.max(Notice.sent_at))).one()
@@ -97,7 +94,11 @@ def status_summary(session: Session, today: date | None = None) -> dict[str, Any
         "oldest_open_age_business_days": business_days_between(oldest.date(), today) if oldest else None,
         "service_level_business_days": SERVICE_LEVEL_DAYS,
         "past_service_level": overdue,
-        "outbox": {"pending": notices.get(NoticeStatus.pending, 0), "failed": notices.get(NoticeStatus.failed, 0), "sent": notices.get(NoticeStatus.sent, 0)},
+        "outbox": {
+            "pending": notices.get(NoticeStatus.pending, 0),
+            "failed": notices.get(NoticeStatus.failed, 0),
+            "sent": notices.get(NoticeStatus.sent, 0),
+        },
         "messages_waiting": waiting,  # recorded, not processed yet: the workers' backlog
         "quarantined_messages": quarantined,
         "quarantined_attachments": quarantined_attachments,
@@ -132,7 +133,14 @@ def _findings_by_submission(session: Session, submission_ids: list[int]) -> dict
     rows = session.exec(select(FindingRow).where(col(FindingRow.submission_id).in_(submission_ids)).order_by(col(FindingRow.id)))
     for row in rows:
         result.setdefault(row.submission_id, []).append(
-            {"code": row.code, "field": row.field, "item": row.item, "severity": row.severity, "message_en": row.message_en, "message_fr": row.message_fr}
+            {
+                "code": row.code,
+                "field": row.field,
+                "item": row.item,
+                "severity": row.severity,
+                "message_en": row.message_en,
+                "message_fr": row.message_fr,
+            }
         )
     return result
 

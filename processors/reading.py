@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from core.enums import Severity
 from parsers.form import Bsf831Form
-from processors.findings import ERROR, WARNING, Finding, finding
+from processors.findings import Finding, finding
 
 FORM = "form"  # the finding's field when it is about the whole file
 FORM_LABEL = ("BSF831 form", "Formulaire BSF831")
@@ -15,7 +16,7 @@ def reading_findings(form: Bsf831Form) -> list[Finding]:
         return [
             _about_file(
                 "scanned_form",
-                ERROR,
+                Severity.error,
                 "The form was sent as a scanned image, which cannot be read. Please send the fillable PDF form, "
                 "filled in and saved (not printed and scanned).",
                 "Le formulaire a été envoyé sous forme d'image numérisée, qui ne peut pas être lue. Veuillez "
@@ -27,7 +28,7 @@ def reading_findings(form: Bsf831Form) -> list[Finding]:
         found.append(
             _about_file(
                 "read_from_text_layer",
-                WARNING,
+                Severity.warning,
                 "The form was flattened (printed to PDF or saved without its fields); its values were read from "
                 "the page text next to each label. Check them against the PDF.",
                 "Le formulaire a été aplati (imprimé en PDF ou enregistré sans ses champs); ses valeurs ont été "
@@ -44,13 +45,13 @@ def reading_findings(form: Bsf831Form) -> list[Finding]:
                 f"({conflict.xfa or 'blank'}); the AcroForm value was used. Check it against the PDF.",
                 f"La valeur AcroForm du formulaire ({conflict.acroform or 'vide'}) diffère de ses données XFA "
                 f"({conflict.xfa or 'vide'}); la valeur AcroForm a été retenue. Vérifiez-la dans le PDF.",
-                WARNING,
+                Severity.warning,
             )
         )
     return found
 
 
-def _about_file(code: str, severity: str, en: str, fr: str) -> Finding:
+def _about_file(code: str, severity: Severity, en: str, fr: str) -> Finding:
     return Finding(
         code=code, field=FORM, item="", label_en=FORM_LABEL[0], label_fr=FORM_LABEL[1], severity=severity, message_en=en, message_fr=fr
     )

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from sqlmodel import Session
 
+from core.enums import AppState
 from core.errors import DecisionError
-from core.models import Application, AppState, AuditEvent, utcnow
+from core.models import Application, AuditEvent, utcnow
 
 S = AppState
 TRANSITIONS: dict[AppState, frozenset[AppState]] = {

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from datetime import date
 
+from core.enums import Severity
 from core.settings import ValidationSettings
 from parsers.form import Bsf831Form
-from processors.findings import ERROR, Finding, RuleContext
+from processors.findings import Finding, RuleContext
 from processors.rules import RULES
 
 
@@ -18,4 +19,4 @@ def validate(form: Bsf831Form, settings: ValidationSettings, today: date | None 
 
 
 def has_errors(findings: list[Finding]) -> bool:
-    return any(f.severity == ERROR for f in findings)
+    return any(f.severity == Severity.error for f in findings)

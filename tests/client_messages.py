@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import base64
 import textwrap
+from datetime import UTC, datetime
 from email.utils import format_datetime, make_msgid
-from datetime import datetime, timezone
 
 from tnef import winmail_dat
 
@@ -19,7 +19,7 @@ def _b64(data: bytes) -> str:
 def _common(sender: str, subject: str) -> str:
     return (
         f"From: {sender}\r\nTo: {TO}\r\nSubject: {subject}\r\n"
-        f"Date: {format_datetime(datetime.now(timezone.utc))}\r\nMessage-ID: {make_msgid(domain='client.example')}\r\n"
+        f"Date: {format_datetime(datetime.now(UTC))}\r\nMessage-ID: {make_msgid(domain='client.example')}\r\n"
         "MIME-Version: 1.0\r\n"
     )
 
@@ -30,7 +30,7 @@ def outlook_rich_text(pdf: bytes, name: str = "BSF831.pdf") -> bytes:
         _common("=?utf-8?Q?Fran=C3=A7ois_B=C3=A9dard?= <f.bedard@outlook-user.example>", "BSF831 application")
         + "X-Mailer: Microsoft Outlook 16.0\r\nThread-Index: AdlS0x0AAAAAAAAAAAAAAAAAAAAAAA==\r\n"
         'Content-Type: multipart/mixed; boundary="_000_OUTLOOK_"\r\n\r\n'
-        "--_000_OUTLOOK_\r\nContent-Type: text/plain; charset=\"us-ascii\"\r\n\r\nSee attached.\r\n\r\n"
+        '--_000_OUTLOOK_\r\nContent-Type: text/plain; charset="us-ascii"\r\n\r\nSee attached.\r\n\r\n'
         '--_000_OUTLOOK_\r\nContent-Type: application/ms-tnef; name="winmail.dat"\r\n'
         'Content-Disposition: attachment; filename="winmail.dat"\r\nContent-Transfer-Encoding: base64\r\n\r\n'
         f"{_b64(winmail_dat([(name, pdf)]))}\r\n--_000_OUTLOOK_--\r\n"
@@ -44,7 +44,7 @@ def apple_mail_inline(pdf: bytes) -> bytes:
         + 'Content-Type: multipart/mixed; boundary="Apple-Mail=_1"\r\n\r\n'
         "--Apple-Mail=_1\r\nContent-Transfer-Encoding: 7bit\r\nContent-Type: text/plain; charset=us-ascii\r\n\r\nHello,\r\n\r\n"
         "--Apple-Mail=_1\r\nContent-Disposition: inline; filename=BSF831.pdf\r\n"
-        "Content-Type: application/pdf; x-unix-mode=0644; name=\"BSF831.pdf\"\r\nContent-Transfer-Encoding: base64\r\n\r\n"
+        'Content-Type: application/pdf; x-unix-mode=0644; name="BSF831.pdf"\r\nContent-Transfer-Encoding: base64\r\n\r\n'
         f"{_b64(pdf)}\r\n"
         "--Apple-Mail=_1\r\nContent-Transfer-Encoding: 7bit\r\nContent-Type: text/plain; charset=us-ascii\r\n\r\nThanks\r\n"
         "--Apple-Mail=_1--\r\n"
@@ -71,11 +71,11 @@ def gmail_rfc2047_name(pdf: bytes) -> bytes:
 def thunderbird_rfc2231_name(pdf: bytes) -> bytes:
     """Thunderbird: RFC 2231 continuation and percent-encoding of a French file name."""
     return (
-        _common("Anne <anne@thunderbird-user.example>", "BSF831")
-        + "User-Agent: Mozilla Thunderbird\r\n"
+        _common("Anne <anne@thunderbird-user.example>", "BSF831") + "User-Agent: Mozilla Thunderbird\r\n"
         'Content-Type: multipart/mixed; boundary="------------tb"\r\n\r\n'
         "--------------tb\r\nContent-Type: text/plain; charset=UTF-8; format=flowed\r\n\r\nBonjour\r\n\r\n"
-        "--------------tb\r\nContent-Type: application/pdf;\r\n name*0*=UTF-8''Formulaire%20BSF831%20r%C3%A9vis%C3%A9;\r\n name*1=\".pdf\"\r\n"
+        "--------------tb\r\nContent-Type: application/pdf;\r\n"
+        " name*0*=UTF-8''Formulaire%20BSF831%20r%C3%A9vis%C3%A9;\r\n name*1=\".pdf\"\r\n"
         "Content-Disposition: attachment;\r\n filename*0*=UTF-8''Formulaire%20BSF831%20r%C3%A9vis%C3%A9;\r\n filename*1=\".pdf\"\r\n"
         f"Content-Transfer-Encoding: base64\r\n\r\n{_b64(pdf)}\r\n--------------tb--\r\n"
     ).encode()
@@ -84,8 +84,7 @@ def thunderbird_rfc2231_name(pdf: bytes) -> bytes:
 def webmail_octet_stream(pdf: bytes) -> bytes:
     """An older webmail: application/octet-stream, upper-case .PDF, no Content-Disposition."""
     return (
-        _common("exports@webmail-user.example", "form")
-        + 'Content-Type: multipart/mixed; boundary="b1"\r\n\r\n'
+        _common("exports@webmail-user.example", "form") + 'Content-Type: multipart/mixed; boundary="b1"\r\n\r\n'
         "--b1\r\nContent-Type: text/plain\r\n\r\nform\r\n"
         '--b1\r\nContent-Type: application/octet-stream; name="BSF831.PDF"\r\nContent-Transfer-Encoding: base64\r\n\r\n'
         f"{_b64(pdf)}\r\n--b1--\r\n"
@@ -96,8 +95,7 @@ def forwarded_as_attachment(pdf: bytes) -> bytes:
     """A colleague forwards the applicant's message as an attachment (message/rfc822)."""
     inner = gmail_rfc2047_name(pdf).decode()
     return (
-        _common("Office Manager <office@exporter.example>", "FW: Demande d'accès")
-        + 'Content-Type: multipart/mixed; boundary="fw"\r\n\r\n'
+        _common("Office Manager <office@exporter.example>", "FW: Demande d'accès") + 'Content-Type: multipart/mixed; boundary="fw"\r\n\r\n'
         "--fw\r\nContent-Type: text/plain\r\n\r\nForwarding the form below.\r\n"
         '--fw\r\nContent-Type: message/rfc822\r\nContent-Disposition: attachment; filename="original.eml"\r\n\r\n'
         f"{inner}\r\n--fw--\r\n"
@@ -109,7 +107,8 @@ def legacy_charset_headers(pdf: bytes) -> bytes:
     return (
         _common("=?windows-1252?Q?Fran=E7ois_L=E9vesque?= <levesque@legacy.example>", "=?iso-8859-1?Q?Demande_d'acc=E8s_=E0_SCDE?=")
         + 'Content-Type: multipart/mixed; boundary="lg"\r\n\r\n'
-        "--lg\r\nContent-Type: text/plain; charset=iso-8859-1\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\nVoici le formulaire sign=E9.\r\n"
+        "--lg\r\nContent-Type: text/plain; charset=iso-8859-1\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n"
+        "Voici le formulaire sign=E9.\r\n"
         '--lg\r\nContent-Type: application/pdf; name="=?iso-8859-1?Q?r=E9sum=E9.pdf?="\r\nContent-Transfer-Encoding: base64\r\n\r\n'
         f"{_b64(pdf)}\r\n--lg--\r\n"
     ).encode()

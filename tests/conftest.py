@@ -17,18 +17,54 @@ from demo.mailservers import PymapServer, SmtpSink
 
 # Tests that never open the database: the PostgreSQL pass leaves them out.
 DATABASE_FREE_MODULES = {
-    "test_codes_and_days", "test_demo_forms", "test_mailservers", "test_mime", "test_parser",
-    "test_parsers_fuzz", "test_parsers_hostile", "test_parsers_kinds", "test_rules", "test_settings",
+    "test_codes_and_days",
+    "test_demo_forms",
+    "test_mailservers",
+    "test_mime",
+    "test_parser",
+    "test_parsers_fuzz",
+    "test_parsers_hostile",
+    "test_parsers_kinds",
+    "test_rules",
+    "test_settings",
 }
 
 
+# Fixtures that start a server: a test marked `unit` must use none of them (checked at collection).
+SERVER_FIXTURES = frozenset(
+    {
+        "pymap_server",
+        "pymap_instance",
+        "dovecot_server",
+        "dovecot_instance",
+        "imap_server",
+        "smtp_sink",
+        "postgres_cluster",
+    }
+)
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Mark every test that uses a Dovecot fixture with `dovecot`; on PostgreSQL keep the database tests."""
+    """Mark every test that uses a Dovecot fixture with `dovecot`; on PostgreSQL keep the database tests.
+
+    A test marked `unit` that uses a server fixture fails the collection, so the marker cannot lie.
+    """
+    misused = []
     for item in items:
-        if {"dovecot_server", "dovecot_instance"} & set(getattr(item, "fixturenames", ())):
+        fixtures = set(getattr(item, "fixturenames", ()))
+        if {"dovecot_server", "dovecot_instance"} & fixtures:
             item.add_marker(pytest.mark.dovecot)
+        if item.get_closest_marker("unit") is not None and SERVER_FIXTURES & fixtures:
+            misused.append(f"{item.nodeid} uses {', '.join(sorted(SERVER_FIXTURES & fixtures))}")
+    if misused:
+        raise pytest.UsageError("tests marked unit must start no server:\n  " + "\n  ".join(misused))
     if os.environ.get("INTAKE_TEST_DATABASE") == "postgresql":
-        free = [item for item in items if item.module.__name__ in DATABASE_FREE_MODULES]  # type: ignore[attr-defined]
+        # unit tests never open the suite's database (those that need one use in-memory SQLite)
+        free = [
+            item
+            for item in items
+            if item.module.__name__ in DATABASE_FREE_MODULES or item.get_closest_marker("unit") is not None  # type: ignore[attr-defined]
+        ]
         if free:
             config.hook.pytest_deselected(items=free)
             items[:] = [item for item in items if item not in free]
@@ -65,10 +101,7 @@ def dovecot_server(dovecot_instance: DovecotServer) -> ImapAccount:
     return fresh_account("dovecot", dovecot_instance)
 
 
-@pytest.fixture(
-    params=[pytest.param("dovecot", marks=pytest.mark.dovecot, id="dovecot"),
-            pytest.param("pymap", id="pymap")]
-)
+@pytest.fixture(params=[pytest.param("dovecot", marks=pytest.mark.dovecot, id="dovecot"), pytest.param("pymap", id="pymap")])
 def imap_server(request: pytest.FixtureRequest) -> ImapAccount:
     """A fresh, empty account on each kind of IMAP server."""
     return request.getfixturevalue(f"{request.param}_server")
@@ -96,8 +129,15 @@ def postgres_cluster() -> Iterator[PostgresCluster | None]:
 
 
 @pytest.fixture(autouse=True)
-def test_database(postgres_cluster: PostgresCluster | None) -> Iterator[None]:
-    """Each test gets its own empty PostgreSQL database when the suite runs on PostgreSQL."""
+def test_database(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Each test gets its own empty PostgreSQL database when the suite runs on PostgreSQL.
+
+    Tests marked `unit` never ask for the cluster (so the collection guard can tell them apart).
+    """
+    if request.node.get_closest_marker("unit") is not None:
+        yield
+        return
+    postgres_cluster: PostgresCluster | None = request.getfixturevalue("postgres_cluster")
     if postgres_cluster is None:
         yield
         return

@@ -3,22 +3,23 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from functools import cache
 from pathlib import Path
 
+import flow
 from argon2 import PasswordHasher
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from flow import SETTINGS_FILE
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from console.app import create_app
 from core.db import open_database, session_scope
-from core.models import Application, AppState, FindingRow, InboundMessage, Officer, OfficerRole, Submission
+from core.enums import AppState, OfficerRole
+from core.models import Application, FindingRow, InboundMessage, Officer, Submission
 from core.settings import Settings, load_settings
-from flow import SETTINGS_FILE
-import flow
 
 SECRET = "test-secret-key-that-is-long-enough-0123456789"
 PASSWORD = "correct horse battery staple"
@@ -26,7 +27,9 @@ CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
 def console_settings(storage: Path, **extra: str) -> Settings:
-    return load_settings(environ={"CERS_SETTINGS": str(SETTINGS_FILE), "CERS_STORAGE__PATH": str(storage), **flow.database_environment(), **extra})
+    return load_settings(
+        environ={"CERS_SETTINGS": str(SETTINGS_FILE), "CERS_STORAGE__PATH": str(storage), **flow.database_environment(), **extra}
+    )
 
 
 def console_app(settings: Settings) -> tuple[FastAPI, Engine]:
@@ -34,7 +37,12 @@ def console_app(settings: Settings) -> tuple[FastAPI, Engine]:
     app = create_app(settings, engine, secret_key=SECRET)
     with session_scope(engine) as db:
         if db.exec(select(Officer)).first() is None:  # two apps of one test share the database on PostgreSQL
-            for name, role in (("sam", OfficerRole.supervisor), ("olga", OfficerRole.officer), ("omar", OfficerRole.officer), ("mona", OfficerRole.monitor)):
+            for name, role in (
+                ("sam", OfficerRole.supervisor),
+                ("olga", OfficerRole.officer),
+                ("omar", OfficerRole.officer),
+                ("mona", OfficerRole.monitor),
+            ):
                 db.add(Officer(name=name, role=role, password_hash=password_hash()))
     return app, engine
 
@@ -45,26 +53,59 @@ def password_hash() -> str:
     return PasswordHasher().hash(PASSWORD)
 
 
-def seed_application(engine: Engine, *, state: AppState = AppState.pending_review, bn: str = "123456782RM0001", name: str = "Érable Exports Ltée",
-                     received: datetime | None = None, language: str = "en", provider: str | None = None, findings: int = 0) -> int:
+def seed_application(
+    engine: Engine,
+    *,
+    state: AppState = AppState.pending_review,
+    bn: str = "123456782RM0001",
+    name: str = "Érable Exports Ltée",
+    received: datetime | None = None,
+    language: str = "en",
+    provider: str | None = None,
+    findings: int = 0,
+) -> int:
     """An application with one version, written directly (no mail), for tests of reading and deciding."""
-    received = received or datetime.now(timezone.utc)
+    received = received or datetime.now(UTC)
     with session_scope(engine) as db:
         application = Application(
-            state=state, exporter_business_number=bn, exporter_email="exports@erable.example", legal_name=name,
-            provider_business_number=provider, language=language, sender="claire.roy@erable.example",
-            received_at=received, due_on=(received + timedelta(days=7)).date(),
+            state=state,
+            exporter_business_number=bn,
+            exporter_email="exports@erable.example",
+            legal_name=name,
+            provider_business_number=provider,
+            language=language,
+            sender="claire.roy@erable.example",
+            received_at=received,
+            due_on=(received + timedelta(days=7)).date(),
         )
         db.add(application)
         db.flush()
-        submission = Submission(message_id=_message_row(db), application_id=application.id, sha256="0" * 64, revision="bsf831-en", method="acroform",
-                                fields={"exporter.legal_name": name, "exporter.business_number": bn}, provenance={"exporter.legal_name": "acroform"})
+        submission = Submission(
+            message_id=_message_row(db),
+            application_id=application.id,
+            sha256="0" * 64,
+            revision="bsf831-en",
+            method="acroform",
+            fields={"exporter.legal_name": name, "exporter.business_number": bn},
+            provenance={"exporter.legal_name": "acroform"},
+        )
         db.add(submission)
         db.flush()
         for n in range(findings):
-            db.add(FindingRow(submission_id=submission.id, application_id=application.id, code="bn_check_digit", field="exporter.business_number",
-                              item="7a", label_en="Business Number", label_fr="Numéro d'entreprise", severity="error",
-                              message_en=f"The check digit is wrong ({n}).", message_fr=f"Le chiffre de contrôle est erroné ({n})."))
+            db.add(
+                FindingRow(
+                    submission_id=submission.id,
+                    application_id=application.id,
+                    code="bn_check_digit",
+                    field="exporter.business_number",
+                    item="7a",
+                    label_en="Business Number",
+                    label_fr="Numéro d'entreprise",
+                    severity="error",
+                    message_en=f"The check digit is wrong ({n}).",
+                    message_fr=f"Le chiffre de contrôle est erroné ({n}).",
+                )
+            )
         application.latest_submission_id = submission.id
         db.add(application)
         assert application.id is not None

@@ -127,7 +127,10 @@ def deep_nesting() -> Iterator[tuple[str, bytes]]:
     objects[11] = b"<< /T (b) /Kids [10 0 R] /Parent 10 0 R >>"
     yield "field_kids_cycle", build(objects)
     objects = simple()
-    objects[6] = b"<< /Type /XObject /Subtype /Form /BBox [0 0 10 10] /Length 9 /Resources << /XObject << /X 6 0 R >> >> >>\nstream\nq /X Do Q\nendstream"
+    objects[6] = (
+        b"<< /Type /XObject /Subtype /Form /BBox [0 0 10 10] /Length 9 /Resources << /XObject << /X 6 0 R >> >> >>"
+        b"\nstream\nq /X Do Q\nendstream"
+    )
     objects[3] = objects[3].replace(b"/Font << /F1 5 0 R >>", b"/Font << /F1 5 0 R >> /XObject << /X 6 0 R >>")
     objects[4] = stream(b"q 1 0 0 1 5 5 cm /X Do Q BT /F1 12 Tf 72 720 Td (Hello) Tj ET")
     yield "xobject_draws_itself", build(objects)
@@ -146,9 +149,11 @@ def compression_bombs() -> Iterator[tuple[str, bytes]]:
         objects[6] = _bomb_stream(megabytes, b"/Type /Metadata /Subtype /XML")
         objects[1] = b"<< /Type /Catalog /Pages 2 0 R /Metadata 6 0 R >>"
         yield f"metadata_bomb_{megabytes}mb", build(objects)
-    laughs = b'<?xml version="1.0"?><!DOCTYPE d [<!ENTITY a "aaaaaaaaaa">' + b"".join(
-        b'<!ENTITY %s "%s">' % (bytes([98 + i]), (b"&%s;" % bytes([97 + i])) * 10) for i in range(9)
-    ) + b']><xfa:datasets xmlns:xfa="http://www.xfa.org/schema/xfa-data/1.0/"><xfa:data><BSF831><Page1><Language>&j;</Language></Page1></BSF831></xfa:data></xfa:datasets>'
+    laughs = (
+        b'<?xml version="1.0"?><!DOCTYPE d [<!ENTITY a "aaaaaaaaaa">'
+        + b"".join(b'<!ENTITY %s "%s">' % (bytes([98 + i]), (b"&%s;" % bytes([97 + i])) * 10) for i in range(9))
+        + b']><xfa:datasets xmlns:xfa="http://www.xfa.org/schema/xfa-data/1.0/"><xfa:data><BSF831><Page1><Language>&j;</Language></Page1></BSF831></xfa:data></xfa:datasets>'
+    )
     objects = simple()
     objects[1] = b"<< /Type /Catalog /Pages 2 0 R /AcroForm << /Fields [] /XFA [(datasets) 6 0 R] >> >>"
     objects[6] = stream(laughs, compress=True)
@@ -179,11 +184,25 @@ def _write(writer: PdfWriter) -> bytes:
 
 
 def junk_objects() -> Iterator[tuple[str, bytes]]:
-    bad_values = [b"<< /Length -5 >>\nstream\nabc\nendstream", b"<< /Length 999999999 >>\nstream\nabc\nendstream", b"(unterminated", b"<</A <</B", b"1 0 R", b"9999 0 R", b"<ffzz>", b"/#00#00", b"1e99999", b"-0.0.0.0"]
+    bad_values = [
+        b"<< /Length -5 >>\nstream\nabc\nendstream",
+        b"<< /Length 999999999 >>\nstream\nabc\nendstream",
+        b"(unterminated",
+        b"<</A <</B",
+        b"1 0 R",
+        b"9999 0 R",
+        b"<ffzz>",
+        b"/#00#00",
+        b"1e99999",
+        b"-0.0.0.0",
+    ]
     for index, value in enumerate(bad_values):
         for slot in (4, 5):
             yield f"junk_{index}_in_{slot}", build({**simple(), slot: value})
-        yield f"junk_{index}_as_fields", build({**simple(), 1: b"<< /Type /Catalog /Pages 2 0 R /AcroForm << /Fields [6 0 R] /XFA 6 0 R >> >>", 6: value})
+        yield (
+            f"junk_{index}_as_fields",
+            build({**simple(), 1: b"<< /Type /Catalog /Pages 2 0 R /AcroForm << /Fields [6 0 R] /XFA 6 0 R >> >>", 6: value}),
+        )
 
 
 def byte_flips() -> Iterator[tuple[str, bytes]]:

@@ -5,15 +5,16 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+import flow
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from core.db import make_engine, migrate, session_scope
-from core.models import Application, AppState, Notice, NoticeStatus
+from core.enums import AppState, NoticeStatus
+from core.models import Application, Notice
 from core.settings import Settings, load_settings
 from outbox.compose import queue_notice
 from outbox.sender import SendReport, send_pending
-import flow
 
 SETTINGS_FILE = Path(__file__).resolve().parent.parent / "settings.toml"
 
@@ -26,7 +27,13 @@ FAST_RETRIES = {
 
 
 def outbox_settings(storage: Path, port: int, **env: str) -> Settings:
-    environ = {**flow.database_environment(), "CERS_STORAGE__PATH": str(storage), "CERS_SMTP__HOST": "127.0.0.1", "CERS_SMTP__PORT": str(port), **FAST_RETRIES}
+    environ = {
+        **flow.database_environment(),
+        "CERS_STORAGE__PATH": str(storage),
+        "CERS_SMTP__HOST": "127.0.0.1",
+        "CERS_SMTP__PORT": str(port),
+        **FAST_RETRIES,
+    }
     environ.update({f"CERS_{k.upper()}": v for k, v in env.items()})
     return load_settings(SETTINGS_FILE, environ=environ)
 
@@ -46,8 +53,13 @@ def queue_rejections(engine: Engine, settings: Settings, count: int, *, to: str 
             session.add(application)
             session.flush()
             notice = queue_notice(
-                session, settings.smtp, kind="rejection", to=to.format(i), language="en",
-                context={"reference": f"CERS-{application.id:06d}", "reason": "Test."}, application_id=application.id,
+                session,
+                settings.smtp,
+                kind="rejection",
+                to=to.format(i),
+                language="en",
+                context={"reference": f"CERS-{application.id:06d}", "reason": "Test."},
+                application_id=application.id,
             )
             ids.append(notice.id)
     return ids

@@ -14,7 +14,13 @@ from xml.sax.saxutils import escape
 import pikepdf
 from PIL import Image, ImageDraw
 from pypdf import PdfWriter
-from pypdf.generic import ArrayObject, BooleanObject, DecodedStreamObject, NameObject, TextStringObject
+from pypdf.generic import (
+    ArrayObject,
+    BooleanObject,
+    DecodedStreamObject,
+    NameObject,
+    TextStringObject,
+)
 from reportlab.lib.pagesizes import LETTER
 from reportlab.lib.utils import ImageReader
 from reportlab.pdfgen.canvas import Canvas
@@ -102,9 +108,7 @@ def xfa_datasets(values: dict[str, object], profile_id: str = "bsf831-en") -> by
         return "".join(f"<{k}>{render(v) if isinstance(v, dict) else escape(v)}</{k}>" for k, v in node.items())
 
     return (
-        '<xfa:datasets xmlns:xfa="http://www.xfa.org/schema/xfa-data/1.0/"><xfa:data>'
-        + render(tree)
-        + "</xfa:data></xfa:datasets>"
+        '<xfa:datasets xmlns:xfa="http://www.xfa.org/schema/xfa-data/1.0/"><xfa:data>' + render(tree) + "</xfa:data></xfa:datasets>"
     ).encode()
 
 
@@ -190,7 +194,8 @@ def _invoice() -> bytes:
 
 def _bsf947() -> bytes:
     return _text_pdf(
-        ["Canada Border Services Agency", "BSF947 - Request for something else", "Name", "Address"], ["form1[0].Name[0]", "form1[0].Address[0]"]
+        ["Canada Border Services Agency", "BSF947 - Request for something else", "Name", "Address"],
+        ["form1[0].Name[0]", "form1[0].Address[0]"],
     )
 
 

@@ -45,13 +45,16 @@ class PostgresCluster:
         if result.returncode != 0:
             raise RuntimeError(f"{args[0]} failed: {result.stdout}\n{result.stderr}")
 
-    def start(self) -> "PostgresCluster":
+    def start(self) -> PostgresCluster:
         if os.geteuid() == 0:
-            os.chmod(self.base_dir, 0o755)
+            os.chmod(self.base_dir, 0o755)  # noqa: S103 - the postgres user must traverse it
             shutil.chown(self.base_dir, "postgres", "postgres")
         data = self.base_dir / "data"
         self._run("initdb", "-D", str(data), "-U", "postgres", "-A", "trust", "-E", "UTF8", "--locale=C.UTF-8", "--no-sync")
-        options = f"-c listen_addresses=127.0.0.1 -p {self.port} -k {self.base_dir} -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
+        options = (
+            f"-c listen_addresses=127.0.0.1 -p {self.port} -k {self.base_dir} "
+            "-c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
+        )
         self._run("pg_ctl", "-D", str(data), "-l", str(self.base_dir / "log"), "-w", "-o", options, "start")
         return self
 

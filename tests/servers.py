@@ -152,10 +152,7 @@ class DovecotServer:
             user = pwd.getpwuid(os.getuid()).pw_name
             group = grp.getgrgid(os.getgid()).gr_name
             user_settings = (
-                f"default_internal_user = {user}\n"
-                f"default_internal_group = {group}\n"
-                f"default_login_user = {user}\n"
-                "first_valid_uid = 1\n"
+                f"default_internal_user = {user}\ndefault_internal_group = {group}\ndefault_login_user = {user}\nfirst_valid_uid = 1\n"
             )
             uid_args, chroot = "", "\n  chroot ="
         oauth_mechanisms, oauth_passdb = "", ""
@@ -166,13 +163,18 @@ class DovecotServer:
                 "username_attribute = username\nactive_attribute = active\nactive_value = true\n"
             )
             oauth_mechanisms = " xoauth2 oauthbearer"
-            oauth_passdb = (
-                f"passdb {{\n  driver = oauth2\n  mechanisms = xoauth2 oauthbearer\n  args = {d}/oauth2.conf.ext\n}}\n"
+            oauth_passdb = f"passdb {{\n  driver = oauth2\n  mechanisms = xoauth2 oauthbearer\n  args = {d}/oauth2.conf.ext\n}}\n"
+        self.config_path.write_text(
+            _CONFIG.format(
+                dir=d,
+                port=self.port,
+                user_settings=user_settings,
+                uid_args=uid_args,
+                chroot=chroot,
+                oauth_mechanisms=oauth_mechanisms,
+                oauth_passdb=oauth_passdb,
             )
-        self.config_path.write_text(_CONFIG.format(
-            dir=d, port=self.port, user_settings=user_settings, uid_args=uid_args,
-            chroot=chroot, oauth_mechanisms=oauth_mechanisms, oauth_passdb=oauth_passdb,
-        ))
+        )
 
     def start(self) -> Self:
         """Write the configuration and run Dovecot in the foreground until it listens."""
@@ -191,9 +193,7 @@ class DovecotServer:
         cmd = [_dovecot_binary() or "dovecot", "-F", "-c", str(self.config_path)]
         stderr_path = self.base_dir / "dovecot.stderr"
         with stderr_path.open("wb") as stderr:
-            self._proc = subprocess.Popen(
-                cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=stderr
-            )
+            self._proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=stderr)
         try:
             wait_for_port(self.host, self.port, self.start_timeout, self._proc)
         except (RuntimeError, TimeoutError) as exc:
@@ -269,8 +269,13 @@ def fresh_account(kind: str, server: PymapServer | DovecotServer) -> ImapAccount
     username = f"{server.username}-{next(_account_numbers)}"
     server.add_user(username, server.password)
     return ImapAccount(
-        kind, server.host, server.port, username, server.password,
-        server.maildir_of(username), server,
+        kind,
+        server.host,
+        server.port,
+        username,
+        server.password,
+        server.maildir_of(username),
+        server,
     )
 
 
@@ -289,4 +294,3 @@ def imap_append(server: ImapServer, raw: bytes, folder: str = "INBOX") -> int | 
     if len(parts) >= 3 and parts[0].upper() == b"[APPENDUID":
         return int(parts[2].rstrip(b"]"))
     return None
-

@@ -5,16 +5,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-import pytest
-from sqlmodel import Session, select
-
 import client_messages as clients
-from core.models import Application, InboundMessage, Submission
-from app.runner import Runner
-from demo.forms import fill_form, sample_values
-from demo.mailservers import SmtpSink
+import pytest
 from flow import flow_settings, run_until_idle
 from servers import ImapAccount, imap_append
+from sqlmodel import Session, select
+
+from app.runner import Runner
+from core.models import Application, InboundMessage, Submission
+from demo.forms import fill_form, sample_values
+from demo.mailservers import SmtpSink
 
 PDF = fill_form(sample_values("valid"))
 CASES: dict[str, tuple[Callable[[bytes], bytes], str | None]] = {

@@ -1,6 +1,13 @@
 from datetime import date
 
-from processors.business_days import add_business_days, business_days_between, due_date, is_business_day
+import pytest
+
+from processors.business_days import (
+    add_business_days,
+    business_days_between,
+    due_date,
+    is_business_day,
+)
 from processors.codes import (
     AUTHORIZATION_ID,
     activation_code_matches,
@@ -8,6 +15,8 @@ from processors.codes import (
     new_activation_code,
     new_authorization_id,
 )
+
+pytestmark = pytest.mark.unit
 
 
 def test_authorization_ids_never_have_z_second() -> None:

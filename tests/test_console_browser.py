@@ -10,20 +10,21 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
-
-from console.app import create_app
-from core.db import session_scope
-from core.models import Officer, OfficerRole
-from app.runner import Runner
-from demo.forms import fill_form, sample_values
-from demo.mailservers import SmtpSink
-from demo.samples import application_email, plain_email
-from servers import ImapAccount, imap_append
-import processors.decisions
 from console_browser import SCREENSHOTS, chromium_or_skip, served
 from console_support import PASSWORD, SECRET, password_hash
 from flow import flow_settings, parsed, run_until_idle, text_of
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+from servers import ImapAccount, imap_append
+
+import processors.decisions
+from app.runner import Runner
+from console.app import create_app
+from core.db import session_scope
+from core.enums import OfficerRole
+from core.models import Officer
+from demo.forms import fill_form, sample_values
+from demo.mailservers import SmtpSink
+from demo.samples import application_email, plain_email
 
 CODE = "QRST-UVWX-YZ23-4567"
 AUTH_RESULTS = "mx.cbsa-asfc.example; dkim=pass header.d=erable.example; spf=pass smtp.mailfrom=erable.example"
@@ -31,7 +32,13 @@ APPLICANTS = [
     # (sender, exporter BN, legal name, exporter email, application date)
     ("Claire Roy <claire.roy@erable.example>", "123456782RM0001", "Érable Exports Ltée", "exports@erable.example", None),
     ("Ana Lima <ana@bleuets.example>", "876543216RM0001", "Bleuets du Nord Inc.", "export@bleuets.example", None),
-    ("Raj Patel <raj@northfreight.example>", "555555556RM0001", "North Freight Ltd.", "export@northfreight.example", date.today() - timedelta(days=200)),
+    (
+        "Raj Patel <raj@northfreight.example>",
+        "555555556RM0001",
+        "North Freight Ltd.",
+        "export@northfreight.example",
+        date.today() - timedelta(days=200),
+    ),
 ]
 
 
@@ -61,15 +68,24 @@ def mail_to(sink: SmtpSink, address: str, count: int) -> list[str]:
 
 
 def test_officer_decides_in_the_browser_and_applicants_receive_it(
-    tmp_path: Path, pymap_server: ImapAccount, smtp_sink: SmtpSink, browser: Browser, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
+    tmp_path: Path,
+    pymap_server: ImapAccount,
+    smtp_sink: SmtpSink,
+    browser: Browser,
+    monkeypatch: pytest.MonkeyPatch,
+    capfd: pytest.CaptureFixture[str],
 ) -> None:
     runner = Runner(flow_settings(tmp_path / "var", pymap_server, smtp_sink))
     for sender, bn, name, email, applied in APPLICANTS:
         values = {**sample_values("valid"), "exporter.business_number": bn, "exporter.legal_name": name, "exporter.email": email}
         if applied:
             values["application_date"] = applied.isoformat()
-        imap_append(pymap_server, application_email(fill_form(values), sender=sender, extra_headers={"Authentication-Results": AUTH_RESULTS}))
-    imap_append(pymap_server, plain_email(sender="ahmed@northfreight.example", subject="Activation code expired", body="Please send a new code."))
+        imap_append(
+            pymap_server, application_email(fill_form(values), sender=sender, extra_headers={"Authentication-Results": AUTH_RESULTS})
+        )
+    imap_append(
+        pymap_server, plain_email(sender="ahmed@northfreight.example", subject="Activation code expired", body="Please send a new code.")
+    )
     drive(runner)
     acknowledged = len(smtp_sink.wait_for(4))
     with session_scope(runner.engine) as db:

@@ -3,27 +3,28 @@
 from __future__ import annotations
 
 import random
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from email.message import EmailMessage
 from pathlib import Path
 
+import flow
 import pytest
+from console_support import console_settings, seed_application
+from flow import SETTINGS_FILE, cli
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from core.blobs import BlobStore
 from core.db import make_engine, migrate, session_scope
+from core.enums import AppState, MessageKind, OfficerRole
 from core.errors import DecisionError
-from core.models import Account, Application, AppState, AuditEvent, InboundMessage, MessageKind, Notice, OfficerRole
+from core.models import Account, Application, AuditEvent, InboundMessage, Notice
 from core.settings import Settings
 from processors import correspondence, decisions
 from processors.codes import activation_code_matches
 from processors.queue import QueueFilters, queue_page
-from console_support import console_settings, seed_application
-from flow import SETTINGS_FILE, cli
-import flow
 
-MONDAY = datetime(2026, 11, 2, 15, 0, tzinfo=timezone.utc)  # no holiday that week
+MONDAY = datetime(2026, 11, 2, 15, 0, tzinfo=UTC)  # no holiday that week
 
 
 @pytest.fixture
@@ -40,7 +41,9 @@ def engine(settings: Settings) -> Engine:
 
 def test_queue_filters_search_and_service_level(engine: Engine) -> None:
     seed_application(engine, received=MONDAY, name="Érable Exports Ltée", bn="123456782RM0001")
-    seed_application(engine, received=MONDAY + timedelta(days=2), name="Bleuets du Nord", bn="876543216RM0001", language="fr", provider="100000009RM0001")
+    seed_application(
+        engine, received=MONDAY + timedelta(days=2), name="Bleuets du Nord", bn="876543216RM0001", language="fr", provider="100000009RM0001"
+    )
     seed_application(engine, received=MONDAY + timedelta(days=7), name="North Freight", bn="555555556RM0001", state=AppState.approved)
     friday = date(2026, 11, 6)
     with Session(engine) as db:
@@ -84,12 +87,10 @@ def test_two_officers_cannot_decide_the_same_application_at_once(engine: Engine,
     application_id = seed_application(engine)
     with session_scope(engine) as db:
         decisions.claim(db, application_id, officer="olga", minutes=30)
-    with session_scope(engine) as db:
-        with pytest.raises(DecisionError, match="claimed by olga"):
-            decisions.claim(db, application_id, officer="omar", minutes=30)
-    with session_scope(engine) as db:
-        with pytest.raises(DecisionError, match="claimed by olga"):
-            decisions.approve(db, settings, application_id, officer="omar")
+    with session_scope(engine) as db, pytest.raises(DecisionError, match="claimed by olga"):
+        decisions.claim(db, application_id, officer="omar", minutes=30)
+    with session_scope(engine) as db, pytest.raises(DecisionError, match="claimed by olga"):
+        decisions.approve(db, settings, application_id, officer="omar")
     with session_scope(engine) as db:
         decisions.approve(db, settings, application_id, officer="olga")
     with Session(engine) as db:
@@ -105,7 +106,7 @@ def test_an_expired_claim_can_be_taken_and_a_supervisor_can_assign(engine: Engin
         decisions.claim(db, application_id, officer="olga", minutes=30)
         application = db.get(Application, application_id)
         assert application is not None
-        application.claim_until = datetime.now(timezone.utc) - timedelta(minutes=1)
+        application.claim_until = datetime.now(UTC) - timedelta(minutes=1)
         db.add(application)
     with session_scope(engine) as db:
         decisions.claim(db, application_id, officer="omar", minutes=30)
@@ -120,13 +121,14 @@ def test_an_expired_claim_can_be_taken_and_a_supervisor_can_assign(engine: Engin
         assert application is not None and decisions.claim_holder(application) is None
 
 
-def test_reissue_code_replaces_the_hash_and_queues_the_code_to_the_forms_address(engine: Engine, settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_reissue_code_replaces_the_hash_and_queues_the_code_to_the_forms_address(
+    engine: Engine, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
     application_id = seed_application(engine)
     codes = iter(["AAAA-BBBB-CCCC-DDDD", "EEEE-FFFF-GGGG-HHHH"])
     monkeypatch.setattr(decisions, "new_activation_code", lambda: next(codes))
-    with session_scope(engine) as db:
-        with pytest.raises(DecisionError, match="only an approved"):
-            decisions.reissue_code(db, settings, application_id, officer="olga")
+    with session_scope(engine) as db, pytest.raises(DecisionError, match="only an approved"):
+        decisions.reissue_code(db, settings, application_id, officer="olga")
     with session_scope(engine) as db:
         approval = decisions.approve(db, settings, application_id, officer="olga")
     with session_scope(engine) as db:
@@ -149,9 +151,8 @@ def test_a_rejection_can_be_reopened_but_not_an_approval(engine: Engine, setting
         decisions.approve(db, settings, approved, officer="olga")
     with session_scope(engine) as db:
         decisions.reopen(db, rejected, officer="sam", reason="The applicant sent proof.")
-    with session_scope(engine) as db:
-        with pytest.raises(DecisionError):
-            decisions.reopen(db, approved, officer="sam", reason="no")
+    with session_scope(engine) as db, pytest.raises(DecisionError):
+        decisions.reopen(db, approved, officer="sam", reason="no")
     with Session(engine) as db:
         application = db.get(Application, rejected)
         assert application is not None and application.state == AppState.pending_review
@@ -165,14 +166,24 @@ def test_correspondence_reply_and_close(engine: Engine, settings: Settings) -> N
     message.set_content("Please send a new code.")
     digest = blobs.put(message.as_bytes(), ".eml")
     with session_scope(engine) as db:
-        row = InboundMessage(mailbox="applications", folder="INBOX", uidvalidity=1, uid=9, sha256=digest, size=10, sender="ahmed@northfreight.example",
-                             subject="Code expired", message_id="<q1@northfreight.example>", kind=MessageKind.correspondence)
+        row = InboundMessage(
+            mailbox="applications",
+            folder="INBOX",
+            uidvalidity=1,
+            uid=9,
+            sha256=digest,
+            size=10,
+            sender="ahmed@northfreight.example",
+            subject="Code expired",
+            message_id="<q1@northfreight.example>",
+            kind=MessageKind.correspondence,
+        )
         db.add(row)
         db.flush()
         item_id = row.id
     assert item_id is not None
     with session_scope(engine) as db:
-        (item,) = correspondence.list_correspondence(db)
+        (_item,) = correspondence.list_correspondence(db)  # exactly one item
         detail = correspondence.correspondence_detail(db, blobs, item_id)
         assert detail["message"]["text"].strip() == "Please send a new code."
         assert detail["message"]["authentication_results"] == ["mx.example; spf=pass"]

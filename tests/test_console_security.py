@@ -8,6 +8,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from console_support import (
+    PASSWORD,
+    console_app,
+    console_settings,
+    seed_application,
+    sign_in,
+)
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
@@ -15,9 +22,9 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from console.app import console_secret
+from core.enums import AppState
 from core.errors import SettingsError
-from core.models import Application, AppState, AuditEvent, Officer
-from console_support import PASSWORD, console_app, console_settings, seed_application, sign_in
+from core.models import Application, AuditEvent, Officer
 
 PUBLIC = {("GET", "/sign-in"), ("POST", "/sign-in"), ("POST", "/language")}
 PARAMS = {"application_id": "1", "submission_id": "1", "item_id": "1", "name": "olga", "action": "approve"}
@@ -56,7 +63,13 @@ def state_of(engine: Engine, application_id: int = 1) -> AppState:
 
 def test_the_route_list_covers_the_console(console: tuple[FastAPI, Engine]) -> None:
     routes = set(console_routes(console[0]))
-    assert {("GET", "/queue"), ("GET", "/applications/1"), ("POST", "/applications/1/approve"), ("POST", "/officers"), ("POST", "/correspondence/1/reply")} <= routes
+    assert {
+        ("GET", "/queue"),
+        ("GET", "/applications/1"),
+        ("POST", "/applications/1/approve"),
+        ("POST", "/officers"),
+        ("POST", "/correspondence/1/reply"),
+    } <= routes
 
 
 def test_every_route_refuses_a_request_without_a_session(console: tuple[FastAPI, Engine]) -> None:
@@ -92,7 +105,20 @@ def test_every_state_changing_route_refuses_a_missing_or_wrong_csrf_token(consol
         audit_before = len(db.exec(select(AuditEvent)).all())
     for path in posts:
         for form in ({}, {"csrf_token": "wrong" + token[5:]}, {"csrf_token": ""}):
-            response = client.post(path, data={**form, "confirmed": "yes", "reason": "r", "message": "m", "name": "eve", "password": PASSWORD, "role": "supervisor", "to": "olga"}, follow_redirects=False)
+            response = client.post(
+                path,
+                data={
+                    **form,
+                    "confirmed": "yes",
+                    "reason": "r",
+                    "message": "m",
+                    "name": "eve",
+                    "password": PASSWORD,
+                    "role": "supervisor",
+                    "to": "olga",
+                },
+                follow_redirects=False,
+            )
             assert response.status_code == 403, f"POST {path} with {form}: {response.status_code}"
     assert state_of(engine) == AppState.pending_review
     with Session(engine) as db:
@@ -118,7 +144,11 @@ def test_a_monitor_reads_but_cannot_decide(console: tuple[FastAPI, Engine]) -> N
     page = client.get("/applications/1")
     assert page.status_code == 200 and "/applications/1/approve" not in page.text
     for action in ("claim", "approve", "reject", "request-info", "reissue-code", "reopen", "assign"):
-        response = client.post(f"/applications/1/{action}", data={"csrf_token": token, "confirmed": "yes", "reason": "r", "message": "m", "to": "mona"}, follow_redirects=False)
+        response = client.post(
+            f"/applications/1/{action}",
+            data={"csrf_token": token, "confirmed": "yes", "reason": "r", "message": "m", "to": "mona"},
+            follow_redirects=False,
+        )
         assert response.status_code == 403, action
     assert client.post("/correspondence/1/close", data={"csrf_token": token}, follow_redirects=False).status_code == 403
     assert state_of(engine) == AppState.pending_review
@@ -129,10 +159,20 @@ def test_an_officer_cannot_manage_accounts_or_reopen(console: tuple[FastAPI, Eng
     client = TestClient(app)
     token = sign_in(client, "olga")
     assert client.get("/officers").status_code == 403
-    for path, form in (("/officers", {"name": "eve", "role": "supervisor", "password": PASSWORD}), ("/officers/olga/role", {"role": "supervisor"}),
-                       ("/officers/omar/password", {"password": "x" * 20}), ("/officers/sam/active", {"active": "no"}), ("/officers/sam/unlock", {})):
+    for path, form in (
+        ("/officers", {"name": "eve", "role": "supervisor", "password": PASSWORD}),
+        ("/officers/olga/role", {"role": "supervisor"}),
+        ("/officers/omar/password", {"password": "x" * 20}),
+        ("/officers/sam/active", {"active": "no"}),
+        ("/officers/sam/unlock", {}),
+    ):
         assert client.post(path, data={"csrf_token": token, **form}, follow_redirects=False).status_code == 403, path
-    assert client.post("/applications/1/reopen", data={"csrf_token": token, "confirmed": "yes", "reason": "r"}, follow_redirects=False).status_code == 403
+    assert (
+        client.post(
+            "/applications/1/reopen", data={"csrf_token": token, "confirmed": "yes", "reason": "r"}, follow_redirects=False
+        ).status_code
+        == 403
+    )
     with Session(engine) as db:
         officers = {o.name: o for o in db.exec(select(Officer))}
     assert "eve" not in officers and officers["olga"].role.value == "officer" and officers["sam"].active

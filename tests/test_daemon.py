@@ -12,18 +12,19 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from flow import flow_environment, flow_settings, run_until_idle
 from imapclient import IMAPClient
+from servers import ImapAccount, connect, imap_append
 from sqlmodel import Session, select
 
-from core.models import InboundMessage, MailboxState, MessageStatus
 from app.runner import Runner
+from core.enums import MessageStatus
+from core.models import InboundMessage, MailboxState
 from core.settings import Settings
 from demo.forms import fill_form, sample_values
 from demo.mailservers import SmtpSink
 from demo.samples import application_email, plain_email
-from flow import flow_environment, flow_settings, run_until_idle
 from intake.lease import acquire_lease
-from servers import ImapAccount, connect, imap_append
 
 
 def with_mailbox(settings: Settings, **changes: object) -> Settings:
@@ -178,8 +179,9 @@ def test_sigterm_stops_the_daemon_cleanly_and_releases_the_lease(tmp_path: Path,
 def test_an_unexpected_error_in_a_pass_does_not_end_the_daemon(
     tmp_path: Path, pymap_server: ImapAccount, smtp_sink: SmtpSink, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import app.stages
     from sqlalchemy.exc import OperationalError
+
+    import app.stages
 
     settings = with_mailbox(flow_settings(tmp_path / "var", pymap_server, smtp_sink), poll_interval=1, reconnect_max_seconds=1)
     runner = Runner(settings)

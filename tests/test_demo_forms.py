@@ -120,9 +120,7 @@ def test_widgets_sit_on_the_page_their_name_says(profile_id: str) -> None:
 
 def test_en_revision_has_no_request_type_and_fr_has() -> None:
     assert "BSF831[0].Page1[0].RequestType[0]" not in terminal_fields(read(draw_template()))
-    assert "BSF831[0].Page1[0].RequestType[0]" in terminal_fields(
-        read(draw_template("bsf831-fr"))
-    )
+    assert "BSF831[0].Page1[0].RequestType[0]" in terminal_fields(read(draw_template("bsf831-fr")))
 
 
 @pytest.mark.parametrize("profile_id", PROFILE_IDS)
@@ -209,9 +207,7 @@ def test_fill_rejects_unknown_keys_and_values() -> None:
 
 
 @pytest.mark.parametrize("profile_id", PROFILE_IDS)
-def test_output_opens_without_warnings(
-    profile_id: str, caplog: pytest.LogCaptureFixture
-) -> None:
+def test_output_opens_without_warnings(profile_id: str, caplog: pytest.LogCaptureFixture) -> None:
     pdfs = [draw_template(profile_id), fill_form(sample_values("provider", profile_id), profile_id)]
     with warnings.catch_warnings():
         warnings.simplefilter("error")

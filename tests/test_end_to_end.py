@@ -7,17 +7,18 @@ import re
 from pathlib import Path
 
 import pytest
+from flow import cli, flow_environment, flow_settings, parsed, run_until_idle, text_of
+from servers import ImapAccount, connect, imap_append
 from sqlmodel import Session, select
 
-from core.models import Account, InboundMessage, MessageKind, Notice
+import intake.fetcher
 from app.runner import Runner
+from core.enums import MessageKind
+from core.models import Account, InboundMessage, Notice
 from demo.forms import fill_form, sample_values
 from demo.mailservers import SmtpSink
 from demo.samples import application_email, plain_email
 from processors.codes import activation_code_matches
-from servers import ImapAccount, connect, imap_append
-from flow import cli, flow_environment, flow_settings, parsed, run_until_idle, text_of
-import intake.fetcher
 
 SENDER = "Claire Roy <claire.roy@erable.example>"
 
@@ -41,7 +42,7 @@ def test_valid_form_is_queued_and_acknowledged(runner: Runner, imap_server: Imap
     imap_append(imap_server, original.as_bytes())
     run_until_idle(runner)
 
-    (mail_from, rcpts, raw), = smtp_sink.wait_for(1)
+    ((_mail_from, rcpts, raw),) = smtp_sink.wait_for(1)
     reply = parsed(raw)
     assert rcpts == ["claire.roy@erable.example"]
     assert reply["Auto-Submitted"] == "auto-replied"
@@ -60,10 +61,13 @@ def test_valid_form_is_queued_and_acknowledged(runner: Runner, imap_server: Imap
 
 def test_incomplete_french_form_gets_a_notice_naming_each_problem(runner: Runner, imap_server: ImapAccount, smtp_sink: SmtpSink) -> None:
     pdf = fill_form(sample_values("incomplete", "bsf831-fr"), "bsf831-fr")
-    imap_append(imap_server, application_email(pdf, sender="Luc <luc@bleuets.example>", filename="Demande été.pdf", content_type="application/octet-stream"))
+    imap_append(
+        imap_server,
+        application_email(pdf, sender="Luc <luc@bleuets.example>", filename="Demande été.pdf", content_type="application/octet-stream"),
+    )
     run_until_idle(runner)
 
-    (_, rcpts, raw), = smtp_sink.wait_for(1)
+    ((_, rcpts, raw),) = smtp_sink.wait_for(1)
     body = text_of(parsed(raw))
     assert rcpts == ["luc@bleuets.example"]
     assert body.index("Veuillez corriger") < body.index("Please correct")
@@ -92,7 +96,9 @@ def test_approval_sends_codes_to_the_forms_address_only(tmp_path: Path, imap_ser
     cli(env, "run", "--once")
 
     messages = smtp_sink.wait_for(2)
-    activation = [m for m in messages if "activation code" in text_of(parsed(m[2])).lower() and "Authorization ID:" in text_of(parsed(m[2]))]
+    activation = [
+        m for m in messages if "activation code" in text_of(parsed(m[2])).lower() and "Authorization ID:" in text_of(parsed(m[2]))
+    ]
     assert len(activation) == 1
     _, rcpts, raw = activation[0]
     assert rcpts == ["exports@erable.example"]
@@ -112,7 +118,9 @@ def test_approval_sends_codes_to_the_forms_address_only(tmp_path: Path, imap_ser
     assert code not in shown
 
 
-def test_provider_approval_records_association_and_tells_the_provider(runner: Runner, imap_server: ImapAccount, smtp_sink: SmtpSink) -> None:
+def test_provider_approval_records_association_and_tells_the_provider(
+    runner: Runner, imap_server: ImapAccount, smtp_sink: SmtpSink
+) -> None:
     pdf = fill_form(sample_values("provider"))
     imap_append(imap_server, application_email(pdf, sender="Border Brokers <filings@borderbrokers.example>"))
     run_until_idle(runner)
@@ -164,8 +172,15 @@ def test_crash_between_commit_and_move_duplicates_nothing(
 
 
 def test_mail_without_a_form_is_recorded_and_robots_are_not_answered(runner: Runner, imap_server: ImapAccount, smtp_sink: SmtpSink) -> None:
-    imap_append(imap_server, plain_email(sender="ahmed@northfreight.example", subject="Activation code expired", body="Please send a new code."))
-    imap_append(imap_server, plain_email(sender="claire.roy@erable.example", subject="Out of office", body="I am away.", extra_headers={"Auto-Submitted": "auto-replied"}))
+    imap_append(
+        imap_server, plain_email(sender="ahmed@northfreight.example", subject="Activation code expired", body="Please send a new code.")
+    )
+    imap_append(
+        imap_server,
+        plain_email(
+            sender="claire.roy@erable.example", subject="Out of office", body="I am away.", extra_headers={"Auto-Submitted": "auto-replied"}
+        ),
+    )
     run_until_idle(runner)
     ((_, rcpts, raw),) = smtp_sink.wait_for(1)
     assert rcpts == ["ahmed@northfreight.example"]

@@ -16,15 +16,9 @@ from flow import daemon_environment, flow_settings, parsed
 from servers import ImapAccount, connect
 from sqlmodel import Session, select
 
-from core.models import (
-    InboundMessage,
-    MessageKind,
-    MessageStatus,
-    Notice,
-    NoticeStatus,
-    Submission,
-)
 from app.runner import Runner
+from core.enums import MessageKind, MessageStatus, NoticeStatus
+from core.models import InboundMessage, Notice, Submission
 from demo.forms import fill_form, sample_values
 from demo.mailservers import SmtpSink
 from demo.samples import application_email, plain_email

@@ -7,10 +7,10 @@ import smtplib
 from pathlib import Path
 
 import pytest
+from servers import DovecotServer, ImapAccount, connect, imap_append
 
 from demo import mailservers
 from demo.mailservers import PymapServer, SmtpSink, free_port
-from servers import DovecotServer, ImapAccount, connect, imap_append
 
 RAW = (
     b"From: Exporter <exporter@example.com>\r\n"
@@ -57,7 +57,7 @@ def test_each_test_gets_an_empty_mailbox(imap_server: ImapAccount, turn: str) ->
 
 def test_wrong_password_is_refused(imap_server: ImapAccount) -> None:
     imap_server.password = "wrong"
-    with pytest.raises(Exception, match="(?i)auth|fail|invalid"):
+    with pytest.raises(Exception, match=r"(?i)auth|fail|invalid"):
         connect(imap_server)
 
 
@@ -71,9 +71,7 @@ def test_dovecot_restart_keeps_mail(dovecot_instance: DovecotServer) -> None:
     assert (dovecot_instance.maildir / "cur").is_dir()
 
 
-def test_pymap_start_error_includes_stderr(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_pymap_start_error_includes_stderr(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     fail = ["/bin/sh", "-c", "echo no backend here >&2; exit 3"]
     monkeypatch.setattr(mailservers, "_pymap_command", lambda: fail)
     with pytest.raises(RuntimeError, match="no backend here"):
@@ -114,9 +112,7 @@ def test_smtp_sink_rejects_configured_recipients() -> None:
             with pytest.raises(smtplib.SMTPRecipientsRefused) as refused:
                 smtp.sendmail("bot@example.org", ["gone@example.com"], RAW)
             assert refused.value.recipients["gone@example.com"][0] == 550
-            partial = smtp.sendmail(
-                "bot@example.org", ["gone@example.com", "ok@example.com"], RAW
-            )
+            partial = smtp.sendmail("bot@example.org", ["gone@example.com", "ok@example.com"], RAW)
         assert partial["gone@example.com"][0] == 550
         [(_, rcpt_tos, _)] = sink.wait_for(1)
         assert rcpt_tos == ["ok@example.com"]

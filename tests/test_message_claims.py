@@ -1,4 +1,5 @@
-"""Message claims: a claim held by a worker elsewhere is respected until it runs out; a message that keeps stopping its worker is quarantined."""
+"""Message claims: a claim held by a worker elsewhere is respected until it runs out;
+a message that keeps stopping its worker is quarantined."""
 
 from __future__ import annotations
 
@@ -11,8 +12,9 @@ from flow import flow_settings
 from servers import ImapAccount, imap_append
 from sqlmodel import Session, select
 
-from core.models import AuditEvent, InboundMessage, MessageStatus, utcnow
 from app.runner import Runner
+from core.enums import MessageStatus
+from core.models import AuditEvent, InboundMessage, utcnow
 from demo.mailservers import SmtpSink
 from demo.samples import plain_email
 from intake.connection import imap_connection
@@ -47,7 +49,9 @@ def row_of(runner: Runner, row_id: int) -> InboundMessage:
         return row
 
 
-def test_a_live_claim_is_left_alone_and_an_expired_one_is_taken_over(tmp_path: Path, pymap_server: ImapAccount, smtp_sink: SmtpSink) -> None:
+def test_a_live_claim_is_left_alone_and_an_expired_one_is_taken_over(
+    tmp_path: Path, pymap_server: ImapAccount, smtp_sink: SmtpSink
+) -> None:
     runner = Runner(flow_settings(tmp_path / "var", pymap_server, smtp_sink))
     row_id = recorded(runner, pymap_server, "question")
     set_claim(runner, row_id, "another-host:4242:feedbeef", 60, attempts=1)  # a worker on another machine has it
@@ -64,7 +68,9 @@ def test_a_live_claim_is_left_alone_and_an_expired_one_is_taken_over(tmp_path: P
         assert status_summary(session)["messages_waiting"] == 0
 
 
-def test_a_message_that_stopped_its_worker_every_time_is_quarantined(tmp_path: Path, pymap_server: ImapAccount, smtp_sink: SmtpSink) -> None:
+def test_a_message_that_stopped_its_worker_every_time_is_quarantined(
+    tmp_path: Path, pymap_server: ImapAccount, smtp_sink: SmtpSink
+) -> None:
     runner = Runner(flow_settings(tmp_path / "var", pymap_server, smtp_sink))
     row_id = recorded(runner, pymap_server, "poison")
     attempts = runner.settings.processing.max_attempts
@@ -76,7 +82,9 @@ def test_a_message_that_stopped_its_worker_every_time_is_quarantined(tmp_path: P
         assert session.exec(select(AuditEvent).where(AuditEvent.action == "quarantine_message")).one()
 
 
-def test_a_claim_left_by_a_dead_process_on_this_host_is_taken_over_at_once(tmp_path: Path, pymap_server: ImapAccount, smtp_sink: SmtpSink) -> None:
+def test_a_claim_left_by_a_dead_process_on_this_host_is_taken_over_at_once(
+    tmp_path: Path, pymap_server: ImapAccount, smtp_sink: SmtpSink
+) -> None:
     runner = Runner(flow_settings(tmp_path / "var", pymap_server, smtp_sink))
     row_id = recorded(runner, pymap_server, "question")
     exited = subprocess.Popen(["true"])  # its process id belongs to no running process once it has been waited for

@@ -12,10 +12,12 @@ from email.mime.text import MIMEText
 
 import pytest
 
-from core.models import MessageKind
+from core.enums import MessageKind
 from demo.samples import application_email, plain_email
 from mail.classify import classify
 from mail.mime import find_pdfs, parse_message
+
+pytestmark = pytest.mark.unit
 
 PDF = b"%PDF-1.7\n1 0 obj\n<<>>\nendobj\ntrailer\n<<>>\n%%EOF\n"
 
@@ -36,7 +38,7 @@ def test_pdf_as_octet_stream_without_disposition() -> None:
 
 def test_rfc2231_filename_with_accents() -> None:
     raw = application_email(PDF, sender="a@b.example", filename="Demande été.pdf", content_type="application/octet-stream")
-    assert 'filename*=' in raw.decode()
+    assert "filename*=" in raw.decode()
     assert pdfs_in(raw) == [("Demande été.pdf", PDF)]
 
 

@@ -4,30 +4,53 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import flow
 import pytest
+from flow import cli, parsed
+from outbox_helpers import database, outbox_settings
 
 from core.db import session_scope
+from core.enums import NoticeKind
 from core.settings import SmtpSettings
-from flow import cli, parsed
 from outbox.compose import queue_notice
 from outbox.preview import preview_message, sample_context
-from outbox.render import TEMPLATES, UnknownKind, known_kinds, render_bilingual, text_to_html
-from outbox_helpers import database, outbox_settings
-import flow
+from outbox.render import (
+    TEMPLATES,
+    UnknownKind,
+    known_kinds,
+    render_bilingual,
+    text_to_html,
+)
 
 ISSUE_KINDS = {
-    "acknowledgment", "missing_information", "activation", "rejection", "officer_request",
-    "correspondence_acknowledgment", "association_confirmation",
+    "acknowledgment",
+    "missing_information",
+    "activation",
+    "rejection",
+    "officer_request",
+    "correspondence_acknowledgment",
+    "association_confirmation",
 }
 
 
+@pytest.mark.unit
+def test_every_notice_kind_has_its_english_and_french_templates_and_no_template_is_orphaned() -> None:
+    on_disk = {path.name.split(".")[0] for path in TEMPLATES.glob("*.txt.j2") if not path.name.startswith("_")}
+    assert on_disk == {kind.value for kind in NoticeKind.templated()}
+    for kind in NoticeKind.templated():
+        for language in ("en", "fr"):
+            assert (TEMPLATES / f"{kind}.{language}.txt.j2").is_file(), f"{kind} has no {language} template"
+
+
+@pytest.mark.unit
 def test_every_kind_the_issue_names_exists_in_both_languages() -> None:
-    assert ISSUE_KINDS <= set(known_kinds())
+    assert set(known_kinds()) >= ISSUE_KINDS
     for kind in known_kinds():
         for language in ("en", "fr"):
             assert (TEMPLATES / f"{kind}.{language}.txt.j2").is_file(), f"{kind} has no {language} template"
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize("kind", known_kinds())
 @pytest.mark.parametrize("language", ["en", "fr"])
 def test_each_kind_renders_text_and_html_with_the_applicants_language_first(kind: str, language: str) -> None:
@@ -39,21 +62,32 @@ def test_each_kind_renders_text_and_html_with_the_applicants_language_first(kind
     assert "{{" not in rendered.body and "{{" not in rendered.html
 
 
+@pytest.mark.unit
 def test_html_escapes_what_the_applicant_wrote() -> None:
     html = render_bilingual("rejection", "en", {"reference": "CERS-1", "reason": "<script>alert(1)</script> & more"}).html
     assert "<script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt; &amp; more" in html
 
 
+@pytest.mark.unit
 def test_text_to_html_makes_paragraphs_lists_and_links() -> None:
     html = text_to_html("Hello,\n\n- one\n- two\n\nSee https://example.ca/a?b=1 now.\n")
-    assert html == '<p>Hello,</p>\n<ul><li>one</li><li>two</li></ul>\n<p>See <a href="https://example.ca/a?b=1">https://example.ca/a?b=1</a> now.</p>'
+    assert (
+        html == "<p>Hello,</p>\n<ul><li>one</li><li>two</li></ul>\n"
+        '<p>See <a href="https://example.ca/a?b=1">https://example.ca/a?b=1</a> now.</p>'
+    )
 
 
 def test_a_stored_notice_is_multipart_alternative(tmp_path: Path) -> None:
     settings = outbox_settings(tmp_path, 25)
     with session_scope(database(settings)) as session:
-        notice = queue_notice(session, settings.smtp, kind="officer_request", to="a@example.ca", language="fr",
-                              context={"reference": "CERS-000007", "message": "Merci d'envoyer le permis."})
+        notice = queue_notice(
+            session,
+            settings.smtp,
+            kind="officer_request",
+            to="a@example.ca",
+            language="fr",
+            context={"reference": "CERS-000007", "message": "Merci d'envoyer le permis."},
+        )
     message = parsed(notice.raw)
     assert message.get_content_type() == "multipart/alternative"
     assert [p.get_content_type() for p in message.iter_parts()] == ["text/plain", "text/html"]
@@ -61,6 +95,7 @@ def test_a_stored_notice_is_multipart_alternative(tmp_path: Path) -> None:
     assert message["Auto-Submitted"] == "auto-replied"
 
 
+@pytest.mark.unit
 def test_unknown_kind_and_language_are_clear_errors() -> None:
     with pytest.raises(UnknownKind, match=r"unknown notice kind 'nope'; known kinds: .*activation"):
         preview_message("nope", "en", SmtpSettings())

@@ -11,15 +11,29 @@ import time
 from pathlib import Path
 
 import pytest
+from outbox_helpers import (
+    database,
+    notices,
+    outbox_settings,
+    queue_rejections,
+    send_until_done,
+)
+from smtp_servers import (
+    Authenticator,
+    BusyThenReady,
+    DropAfterData,
+    Handler,
+    self_signed_certificate,
+    smtp_server,
+)
 from sqlmodel import Session, select
 
 from app.cli import _queue_text
-from core.models import Application, AuditEvent, NoticeStatus
+from core.enums import NoticeStatus
+from core.models import Application, AuditEvent
 from demo.mailservers import SmtpSink, free_port
 from outbox.sender import journal_path, send_pending
 from processors.queue import list_applications
-from outbox_helpers import database, notices, outbox_settings, queue_rejections, send_until_done
-from smtp_servers import Authenticator, BusyThenReady, DropAfterData, Handler, smtp_server, self_signed_certificate
 
 
 def test_421_is_retried_after_a_backoff_then_delivered_once(tmp_path: Path) -> None:
@@ -86,8 +100,14 @@ def test_starttls_with_a_self_signed_certificate_and_login(tmp_path: Path) -> No
     cert, key = self_signed_certificate(tmp_path)
     auth = Authenticator("relay-user", "relay-pass")
     handler = Handler()
-    with smtp_server(handler, tls_context=_tls_server_context(cert, key), require_starttls=True,
-                     authenticator=auth, auth_required=True, auth_require_tls=True) as (_, port):
+    with smtp_server(
+        handler,
+        tls_context=_tls_server_context(cert, key),
+        require_starttls=True,
+        authenticator=auth,
+        auth_required=True,
+        auth_require_tls=True,
+    ) as (_, port):
         base = {"smtp__security": "starttls", "smtp__username": "relay-user", "smtp__password": "relay-pass"}
         untrusted = outbox_settings(tmp_path, port, **base)
         engine = database(untrusted)

@@ -5,13 +5,14 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
+from outbox_helpers import database, notices, outbox_settings, queue_rejections
 from sqlmodel import Session, select
 
 from core.db import session_scope
-from core.models import Application, AuditEvent, Notice, NoticeStatus, utcnow
+from core.enums import NoticeStatus
+from core.models import Application, AuditEvent, Notice, utcnow
 from demo.mailservers import SmtpSink
 from outbox.sender import INTERRUPTED, send_pending
-from outbox_helpers import database, notices, outbox_settings, queue_rejections
 
 
 def test_a_notice_interrupted_mid_send_is_flagged_not_resent(tmp_path: Path, smtp_sink: SmtpSink) -> None:

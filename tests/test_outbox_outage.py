@@ -9,21 +9,24 @@ import time
 from datetime import timedelta
 from pathlib import Path
 
-from core.models import NoticeStatus, utcnow
+from outbox_helpers import database, notices, outbox_settings, queue_rejections
+from smtp_servers import Handler, smtp_server
+
+from core.enums import NoticeStatus
+from core.models import utcnow
 from core.settings import OutboxSettings
 from demo.mailservers import free_port
 from outbox.retry import next_attempt
 from outbox.sender import send_pending
-from outbox_helpers import database, notices, outbox_settings, queue_rejections
-from smtp_servers import Handler, smtp_server
 
 OUTAGE_SECONDS = 2.0
 
 
 def test_outage_every_notice_delivered_once(tmp_path: Path) -> None:
     port = free_port()
-    settings = outbox_settings(tmp_path, port, outbox__retry_first_seconds="0.1", outbox__retry_max_seconds="0.4",
-                               outbox__batch_size="10", smtp__timeout="2")
+    settings = outbox_settings(
+        tmp_path, port, outbox__retry_first_seconds="0.1", outbox__retry_max_seconds="0.4", outbox__batch_size="10", smtp__timeout="2"
+    )
     engine = database(settings)
     queue_rejections(engine, settings, 20)
     stop = threading.Event()

@@ -4,17 +4,18 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from outbox_helpers import database, notices, outbox_settings
+from smtp_servers import DropAfterData, smtp_server
 from sqlalchemy import MetaData
 from sqlalchemy.engine import Engine
 from structlog.testing import capture_logs
 
 from core.db import session_scope
-from core.models import Application, AppState, NoticeStatus
+from core.enums import AppState, NoticeStatus
+from core.models import Application
 from demo.mailservers import free_port
 from outbox.compose import queue_notice
 from outbox.sender import journal_path, send_pending
-from outbox_helpers import database, notices, outbox_settings
-from smtp_servers import DropAfterData, smtp_server
 
 CODE = "K7QX-M2RD-9WZT"
 
@@ -47,10 +48,20 @@ def test_activation_code_is_kept_until_accepted_then_gone_from_database_and_logs
         session.add(application)
         session.flush()
         queue_notice(
-            session, settings.smtp, kind="activation", to="exports@erable.example", language="fr",
-            context={"reference": "CERS-000001", "legal_name": "Érable", "authorization_id": "AB1234",
-                     "activation_code": CODE, "expires_on": "2027-02-24"},
-            application_id=application.id, secret_keys=("activation_code",),
+            session,
+            settings.smtp,
+            kind="activation",
+            to="exports@erable.example",
+            language="fr",
+            context={
+                "reference": "CERS-000001",
+                "legal_name": "Érable",
+                "authorization_id": "AB1234",
+                "activation_code": CODE,
+                "expires_on": "2027-02-24",
+            },
+            application_id=application.id,
+            secret_keys=("activation_code",),
         )
     handler = DropAfterData(drops=1, keep=False)
     with capture_logs() as logs:

@@ -10,8 +10,10 @@ from reportlab.pdfgen import canvas
 
 from core.errors import FormError
 from demo.forms import draw_template, fill_form, sample_values
-from parsers.read import parse_pdf
 from parsers.form import Bsf831Form, NotAForm
+from parsers.read import parse_pdf
+
+pytestmark = pytest.mark.unit
 
 
 def test_part_a_and_part_b_legal_names_are_told_apart() -> None:

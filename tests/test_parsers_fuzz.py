@@ -6,11 +6,11 @@ import re
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from pdf_fixtures import fixture
 
 from core.errors import FormError
 from parsers.form import Bsf831Form, NotAForm
 from parsers.read import parse_pdf
-from pdf_fixtures import fixture
 
 KINDS = ("acroform", "xfa_only", "flattened")
 OBJECT = re.compile(rb"\n(\d+) 0 obj\n.*?endobj\n", re.S)

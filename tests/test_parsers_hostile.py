@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import time
 
-from core.errors import FormError
 from hostile_pdfs import STILL_A_FORM, hostile_pdfs
+
+from core.errors import FormError
 from parsers.errors import LimitExceeded, ParserFault
 from parsers.form import Bsf831Form, NotAForm
 from parsers.sandbox import Limits, parse_sandboxed
@@ -56,8 +57,9 @@ def test_a_child_over_its_memory_limit_is_a_limit_breach() -> None:
 
 
 def test_a_dead_helper_is_started_again() -> None:
-    from parsers import sandbox
     from pdf_fixtures import fixture
+
+    from parsers import sandbox
 
     assert isinstance(parse_sandboxed(fixture("acroform"), LIMITS), Bsf831Form)
     helper = sandbox._helper()

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import pytest
+from pdf_fixtures import READ_KINDS, XFA_LEGAL_NAME, expected, fixture
 
 from parsers.errors import DamagedPdf, EncryptedPdf, LimitExceeded
 from parsers.form import BLANK_FORM, NO_FORM, OTHER_FORM, Bsf831Form, NotAForm
 from parsers.read import parse_pdf
-from pdf_fixtures import READ_KINDS, XFA_LEGAL_NAME, expected, fixture
+
+pytestmark = pytest.mark.unit
 
 
 @pytest.mark.parametrize("kind", sorted(READ_KINDS))

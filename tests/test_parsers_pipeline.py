@@ -5,16 +5,16 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from sqlmodel import Session, select
-
-from core.models import Application, AuditEvent, FindingRow, Submission
-from app.runner import Runner
-from core.settings import ParsingSettings
-from demo.mailservers import SmtpSink
-from demo.samples import application_email
 from flow import cli, flow_environment, flow_settings, parsed, run_until_idle
 from pdf_fixtures import fixture
 from servers import ImapAccount, imap_append
+from sqlmodel import Session, select
+
+from app.runner import Runner
+from core.models import Application, AuditEvent, FindingRow, Submission
+from core.settings import ParsingSettings
+from demo.mailservers import SmtpSink
+from demo.samples import application_email
 
 
 def test_each_kind_gets_its_outcome(tmp_path: Path, pymap_server: ImapAccount, smtp_sink: SmtpSink) -> None:
@@ -40,7 +40,10 @@ def test_each_kind_gets_its_outcome(tmp_path: Path, pymap_server: ImapAccount, s
     assert submissions["blank.pdf"].status == "not_a_form" and submissions["blank.pdf"].revision == "bsf831-en"
     assert (submissions["xfa_disagrees.pdf"].id, "xfa_disagrees", "warning") in findings
     flat = submissions["flattened.pdf"]
-    assert (flat.method, flat.id, "read_from_text_layer", "warning") == ("text_layer", *next(f for f in findings if f[0] == flat.id and f[1] == "read_from_text_layer"))
+    assert (flat.method, flat.id, "read_from_text_layer", "warning") == (
+        "text_layer",
+        *next(f for f in findings if f[0] == flat.id and f[1] == "read_from_text_layer"),
+    )
     assert flat.provenance["exporter.legal_name"].startswith("text_layer:page 1")
 
 

@@ -5,20 +5,21 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from flow import flow_settings, parsed, run_until_idle, text_of
+from servers import ImapAccount, connect, imap_append
 from sqlmodel import Session, select
 from structlog.testing import capture_logs
 
 import processors.pipeline
-from core.db import session_scope
-from core.models import AuditEvent, InboundMessage, MessageStatus, Notice, NoticeStatus, Submission
 from app.runner import Runner
+from core.db import session_scope
+from core.enums import MessageStatus, NoticeStatus
+from core.errors import DecisionError
+from core.models import AuditEvent, InboundMessage, Notice, Submission
 from demo.forms import fill_form, sample_values
 from demo.mailservers import SmtpSink
 from demo.samples import application_email, plain_email
-from flow import flow_settings, parsed, run_until_idle, text_of
 from processors.decisions import approve, reject, request_info
-from core.errors import DecisionError
-from servers import ImapAccount, connect, imap_append
 
 
 @pytest.fixture
@@ -104,7 +105,9 @@ def test_decisions_need_an_officer_and_follow_the_state_machine(runner: Runner, 
     assert any("No reply." in b for b in bodies)
 
 
-def test_activation_code_never_reaches_logs_and_is_redacted_once_sent(runner: Runner, pymap_server: ImapAccount, smtp_sink: SmtpSink) -> None:
+def test_activation_code_never_reaches_logs_and_is_redacted_once_sent(
+    runner: Runner, pymap_server: ImapAccount, smtp_sink: SmtpSink
+) -> None:
     imap_append(pymap_server, application_email(fill_form(sample_values("valid")), sender="a@erable.example"))
     run_until_idle(runner)
     with capture_logs() as logs:

@@ -6,15 +6,16 @@ from email.utils import make_msgid
 from pathlib import Path
 
 import pytest
+from flow import flow_settings, parsed, run_until_idle
+from servers import ImapAccount, imap_append
 from sqlmodel import Session, select
 
-from core.models import Application, AuditEvent, InboundMessage, MessageKind, Notice, NoticeStatus
 from app.runner import Runner
+from core.enums import MessageKind, NoticeStatus
+from core.models import Application, AuditEvent, InboundMessage, Notice
 from demo.forms import fill_form, sample_values
 from demo.mailservers import SmtpSink
 from demo.samples import application_email, plain_email
-from flow import flow_settings, parsed, run_until_idle
-from servers import ImapAccount, imap_append
 
 
 @pytest.fixture
@@ -41,18 +42,24 @@ def delivery_report(original_message_id: str) -> bytes:
 def exchange_ndr(original: bytes) -> bytes:
     """An Exchange-style non-delivery report carrying the whole original message."""
     return (
-        "From: Microsoft Outlook <postmaster@exporter.onmicrosoft.example>\r\n"
-        "To: cers-applications@cbsa-asfc.example\r\nSubject: Undeliverable: We received your message\r\nMIME-Version: 1.0\r\n"
-        'Content-Type: multipart/report; report-type=delivery-status; boundary="ndr"\r\n\r\n'
-        "--ndr\r\nContent-Type: text/plain\r\n\r\nDelivery has failed to these recipients or groups.\r\n"
-        "--ndr\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns;exchange.example\r\n\r\n"
-        "Final-Recipient: rfc822;gone@exporter.example\r\nAction: failed\r\nStatus: 5.4.1\r\n\r\n"
-        "--ndr\r\nContent-Type: message/rfc822\r\n\r\n"
-    ).encode() + original + b"\r\n--ndr--\r\n"
+        (
+            b"From: Microsoft Outlook <postmaster@exporter.onmicrosoft.example>\r\n"
+            b"To: cers-applications@cbsa-asfc.example\r\nSubject: Undeliverable: We received your message\r\nMIME-Version: 1.0\r\n"
+            b'Content-Type: multipart/report; report-type=delivery-status; boundary="ndr"\r\n\r\n'
+            b"--ndr\r\nContent-Type: text/plain\r\n\r\nDelivery has failed to these recipients or groups.\r\n"
+            b"--ndr\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns;exchange.example\r\n\r\n"
+            b"Final-Recipient: rfc822;gone@exporter.example\r\nAction: failed\r\nStatus: 5.4.1\r\n\r\n"
+            b"--ndr\r\nContent-Type: message/rfc822\r\n\r\n"
+        )
+        + original
+        + b"\r\n--ndr--\r\n"
+    )
 
 
 @pytest.mark.parametrize("shape", ["rfc3464-headers", "exchange-whole-message"])
-def test_a_bounce_of_our_notice_marks_it_undeliverable_and_is_not_answered(shape: str, runner: Runner, pymap_server: ImapAccount, smtp_sink: SmtpSink) -> None:
+def test_a_bounce_of_our_notice_marks_it_undeliverable_and_is_not_answered(
+    shape: str, runner: Runner, pymap_server: ImapAccount, smtp_sink: SmtpSink
+) -> None:
     imap_append(pymap_server, application_email(fill_form(sample_values("valid")), sender="gone@exporter.example"))
     run_until_idle(runner)
     ((_, _, raw),) = smtp_sink.wait_for(1)
@@ -79,7 +86,9 @@ def test_a_bounce_of_our_notice_marks_it_undeliverable_and_is_not_answered(shape
     ],
     ids=["out-of-office", "exchange-auto", "bulk", "mailing-list", "null-return-path"],
 )
-def test_robots_are_recorded_and_never_answered(headers: dict[str, str], runner: Runner, pymap_server: ImapAccount, smtp_sink: SmtpSink) -> None:
+def test_robots_are_recorded_and_never_answered(
+    headers: dict[str, str], runner: Runner, pymap_server: ImapAccount, smtp_sink: SmtpSink
+) -> None:
     subject = headers.pop("Subject", "hello")
     imap_append(pymap_server, plain_email(sender="robot@exporter.example", subject=subject, body="auto", extra_headers=headers))
     run_until_idle(runner)
@@ -90,7 +99,9 @@ def test_robots_are_recorded_and_never_answered(headers: dict[str, str], runner:
 
 
 def test_suppressed_auto_reply_still_queues_the_form(runner: Runner, pymap_server: ImapAccount, smtp_sink: SmtpSink) -> None:
-    raw = application_email(fill_form(sample_values("valid")), sender="a@exporter.example", extra_headers={"X-Auto-Response-Suppress": "OOF, AutoReply"})
+    raw = application_email(
+        fill_form(sample_values("valid")), sender="a@exporter.example", extra_headers={"X-Auto-Response-Suppress": "OOF, AutoReply"}
+    )
     imap_append(pymap_server, raw)
     run_until_idle(runner)
     assert smtp_sink.messages == []
@@ -99,7 +110,9 @@ def test_suppressed_auto_reply_still_queues_the_form(runner: Runner, pymap_serve
         assert session.exec(select(AuditEvent).where(AuditEvent.action == "reply_suppressed")).first() is not None
 
 
-def test_no_sender_gets_more_than_the_daily_number_of_automatic_replies(tmp_path: Path, pymap_server: ImapAccount, smtp_sink: SmtpSink) -> None:
+def test_no_sender_gets_more_than_the_daily_number_of_automatic_replies(
+    tmp_path: Path, pymap_server: ImapAccount, smtp_sink: SmtpSink
+) -> None:
     settings = flow_settings(tmp_path / "var", pymap_server, smtp_sink)
     settings = settings.model_copy(update={"processing": settings.processing.model_copy(update={"max_auto_replies_per_day": 2})})
     runner = Runner(settings)

@@ -4,12 +4,14 @@ from datetime import date, timedelta
 
 import pytest
 
+from core.enums import Severity
 from core.settings import ValidationSettings
 from demo.forms import fill_form, sample_values
-from parsers.read import parse_pdf
 from parsers.form import Bsf831Form
-from processors.findings import ERROR, WARNING
+from parsers.read import parse_pdf
 from processors.validate import has_errors, validate
+
+pytestmark = pytest.mark.unit
 
 TODAY = date(2026, 11, 26)
 
@@ -40,14 +42,26 @@ def test_valid_sample_has_no_findings(profile: str) -> None:
 
 
 def test_every_required_item_is_named_with_item_and_label() -> None:
-    blank_required = {key: None for key in ("language", "application_date", "exporter.provides_customs_services", "exporter.legal_name", "exporter.business_number", "exporter.email", "provider.submits_for_exporter", "g7edi.used")}
+    blank_required = {
+        key: None
+        for key in (
+            "language",
+            "application_date",
+            "exporter.provides_customs_services",
+            "exporter.legal_name",
+            "exporter.business_number",
+            "exporter.email",
+            "provider.submits_for_exporter",
+            "g7edi.used",
+        )
+    }
     findings = validate(read(valid(**{k.replace(".", "__"): v for k, v in blank_required.items()})), ValidationSettings(), today=TODAY)
     required = {f.field: f for f in findings if f.code == "required"}
     assert set(required) == set(blank_required)
     assert required["exporter.business_number"].item == "6"
     assert required["exporter.business_number"].label_en == "Business Number"
     assert required["exporter.business_number"].label_fr == "Numéro d'entreprise"
-    assert all(f.severity == ERROR and f.message_fr for f in required.values())
+    assert all(f.severity == Severity.error and f.message_fr for f in required.values())
 
 
 def test_french_revision_requires_request_type_and_numbers_items_its_way() -> None:
@@ -88,7 +102,12 @@ def test_provider_business_number_must_differ_from_exporter() -> None:
 
 
 def test_licence_required_for_g7edi_association() -> None:
-    values = {**sample_values("provider", "bsf831-fr"), "request_type": "g7edi", "application_date": TODAY.isoformat(), "certification.date": TODAY.isoformat()}
+    values = {
+        **sample_values("provider", "bsf831-fr"),
+        "request_type": "g7edi",
+        "application_date": TODAY.isoformat(),
+        "certification.date": TODAY.isoformat(),
+    }
     assert codes(read(values, "bsf831-fr")) == {"provider.licence_number": {"required"}}
 
 
@@ -122,7 +141,7 @@ def test_accepted_date_forms(text: str) -> None:
 
 def test_old_application_date_is_a_warning_for_the_officer() -> None:
     findings = validate(read(valid(application_date="2026-01-05")), ValidationSettings(), today=TODAY)
-    assert [(f.code, f.severity) for f in findings] == [("date_old", WARNING)]
+    assert [(f.code, f.severity) for f in findings] == [("date_old", Severity.warning)]
     assert not has_errors(findings)
 
 
@@ -133,6 +152,8 @@ def test_inferred_parts_required_only_when_set() -> None:
     assert codes(form, strict) == {"certification.signed": {"required"}, "contact.name": {"required"}}
 
 
-@pytest.mark.parametrize(("phone", "ok"), [("613-555-0142", True), ("+1 (613) 555.0142 ext. 12", True), ("113-555-0142", False), ("555-0142", False)])
+@pytest.mark.parametrize(
+    ("phone", "ok"), [("613-555-0142", True), ("+1 (613) 555.0142 ext. 12", True), ("113-555-0142", False), ("555-0142", False)]
+)
 def test_contact_phone(phone: str, ok: bool) -> None:
     assert (codes(read(valid(contact__phone=phone))) == {}) is ok

@@ -6,8 +6,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from flow import cli, flow_environment, flow_settings
 from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientError
+from servers import ImapAccount, connect, imap_append
 from sqlalchemy import update
 from structlog.testing import capture_logs
 
@@ -16,8 +18,6 @@ from core.models import MailboxState
 from core.settings import Settings
 from demo.mailservers import SmtpSink
 from demo.samples import plain_email
-from flow import cli, flow_environment, flow_settings
-from servers import ImapAccount, connect, imap_append
 
 
 def small_batches(settings: Settings) -> Settings:

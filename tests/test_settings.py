@@ -5,6 +5,8 @@ import pytest
 from core.errors import SettingsError
 from core.settings import load_settings
 
+pytestmark = pytest.mark.unit
+
 SETTINGS_FILE = Path(__file__).resolve().parent.parent / "settings.toml"
 
 
@@ -29,7 +31,15 @@ def test_every_documented_key_is_a_real_setting() -> None:
 
 
 def test_environment_overrides_the_file() -> None:
-    settings = load_settings(SETTINGS_FILE, environ={"CERS_MAILBOX__HOST": "imap.example.ca", "CERS_MAILBOX__PORT": "993", "CERS_MAILBOX__SECURITY": "tls", "CERS_MAILBOX__PASSWORD": "s3cret"})
+    settings = load_settings(
+        SETTINGS_FILE,
+        environ={
+            "CERS_MAILBOX__HOST": "imap.example.ca",
+            "CERS_MAILBOX__PORT": "993",
+            "CERS_MAILBOX__SECURITY": "tls",
+            "CERS_MAILBOX__PASSWORD": "s3cret",
+        },
+    )
     assert (settings.mailbox.host, settings.mailbox.port, settings.mailbox.security) == ("imap.example.ca", 993, "tls")
     assert settings.mailbox.password.get_secret_value() == "s3cret"
     assert "s3cret" not in repr(settings)

@@ -16,16 +16,9 @@ from servers import ImapAccount, connect
 from sqlmodel import Session, func, select
 from stdnum import luhn
 
-from core.models import (
-    Application,
-    InboundMessage,
-    MessageKind,
-    MessageStatus,
-    Notice,
-    NoticeStatus,
-    Submission,
-)
 from app.runner import Runner
+from core.enums import MessageKind, MessageStatus, NoticeStatus
+from core.models import Application, InboundMessage, Notice, Submission
 from demo.forms import fill_form, sample_values
 from demo.mailservers import SmtpSink
 from demo.samples import application_email, plain_email
@@ -93,7 +86,9 @@ def test_four_workers_process_each_of_a_thousand_messages_once(tmp_path: Path, d
     runner = Runner(flow_settings(tmp_path / "var", dovecot_server, smtp_sink))
     log = tmp_path / "daemon.log"
     with open(log, "ab") as handle:
-        daemon = subprocess.Popen([str(Path(sys.executable).with_name("cers-intake")), "run", "--workers", "4"], env=env, stdout=handle, stderr=handle)
+        daemon = subprocess.Popen(
+            [str(Path(sys.executable).with_name("cers-intake")), "run", "--workers", "4"], env=env, stdout=handle, stderr=handle
+        )
     try:
         killed = None
         deadline = time.monotonic() + 600

@@ -14,8 +14,8 @@ import pytest
 from flow import cli, flow_environment
 from servers import DovecotServer, imap_append
 
-from core.errors import MailboxError
 from app.runner import Runner
+from core.errors import MailboxError
 from core.settings import load_settings
 from demo.mailservers import SmtpSink
 from demo.samples import plain_email
@@ -36,7 +36,10 @@ class TokenEndpoint:
                 form = dict(urllib.parse.parse_qsl(self.rfile.read(int(self.headers["Content-Length"])).decode()))
                 if self.path == "/token":
                     endpoint.token_requests += 1
-                    ok = form.get("grant_type") == "client_credentials" and (form.get("client_id"), form.get("client_secret")) == (CLIENT_ID, CLIENT_SECRET)
+                    ok = form.get("grant_type") == "client_credentials" and (form.get("client_id"), form.get("client_secret")) == (
+                        CLIENT_ID,
+                        CLIENT_SECRET,
+                    )
                     if not ok:
                         return self._answer(401, {"error": "invalid_client"})
                     token = secrets.token_urlsafe(24)
@@ -91,7 +94,9 @@ def oauth_env(tmp_path: Path, server: DovecotServer, sink: SmtpSink, endpoint: T
     }
 
 
-def test_xoauth2_login_fetches_mail(tmp_path: Path, oauth_dovecot: DovecotServer, smtp_sink: SmtpSink, token_endpoint: TokenEndpoint) -> None:
+def test_xoauth2_login_fetches_mail(
+    tmp_path: Path, oauth_dovecot: DovecotServer, smtp_sink: SmtpSink, token_endpoint: TokenEndpoint
+) -> None:
     imap_append(oauth_dovecot, plain_email(sender="q@example.ca", subject="question", body="hello"))
     runner = Runner(load_settings(environ=oauth_env(tmp_path, oauth_dovecot, smtp_sink, token_endpoint, CLIENT_SECRET)))
     assert runner.run_once().fetch.fetched == 1

@@ -4,9 +4,9 @@ Revision ID: ${up_revision}
 Revises: ${down_revision | comma,n}
 Create Date: ${create_date}
 """
-from alembic import op
 import sqlalchemy as sa
-import sqlmodel
+import sqlmodel.sql.sqltypes  # the submodule by name, so that type checkers see sqlmodel.sql
+from alembic import op
 ${imports if imports else ""}
 
 revision = ${repr(up_revision)}

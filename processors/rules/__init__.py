@@ -2,7 +2,16 @@
 
 from types import ModuleType
 
-from processors.rules import business_number, choices, dates, email_address, inferred_parts, part_b, phone, required
+from processors.rules import (
+    business_number,
+    choices,
+    dates,
+    email_address,
+    inferred_parts,
+    part_b,
+    phone,
+    required,
+)
 
 RULES: tuple[ModuleType, ...] = (
     required,

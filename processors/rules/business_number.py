@@ -7,7 +7,7 @@ import re
 from stdnum.ca import bn
 
 from parsers.form import Bsf831Form
-from processors.findings import filled, Finding, RuleContext, finding
+from processors.findings import Finding, RuleContext, filled, finding
 
 NAME = "business_number"
 FIELDS = ("exporter.business_number", "provider.business_number")
@@ -25,8 +25,7 @@ def problem(value: str) -> tuple[str, str, str] | None:
         return (
             "bn_format",
             "Give the 15-character business number: 9 digits, RM, then 4 digits (e.g. 123456782RM0001).",
-            "Inscrivez le numéro d'entreprise de 15 caractères : 9 chiffres, RM, puis 4 chiffres "
-            "(p. ex. 123456782RM0001).",
+            "Inscrivez le numéro d'entreprise de 15 caractères : 9 chiffres, RM, puis 4 chiffres (p. ex. 123456782RM0001).",
         )
     if number[:9] == "000000000":
         return ("bn_all_zero", "The business number cannot be all zeros.", "Le numéro d'entreprise ne peut pas être composé de zéros.")
@@ -59,8 +58,7 @@ def check(form: Bsf831Form, context: RuleContext) -> list[Finding]:
                 FIELDS[1],
                 "bn_same_as_exporter",
                 "The customs service provider's business number must differ from the exporter's (Part A).",
-                "Le numéro d'entreprise du fournisseur de services douaniers doit différer de celui de "
-                "l'exportateur (partie A).",
+                "Le numéro d'entreprise du fournisseur de services douaniers doit différer de celui de l'exportateur (partie A).",
             )
         )
     return found

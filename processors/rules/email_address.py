@@ -5,7 +5,7 @@ from __future__ import annotations
 from email_validator import EmailNotValidError, validate_email
 
 from parsers.form import Bsf831Form
-from processors.findings import filled, Finding, RuleContext, finding
+from processors.findings import Finding, RuleContext, filled, finding
 
 NAME = "email_address"
 FIELDS = ("exporter.email", "contact.email")

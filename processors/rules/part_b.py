@@ -11,11 +11,7 @@ WHEN_FR = " lorsque la réponse à la question 8 est Oui"
 def check(form: Bsf831Form, context: RuleContext) -> list[Finding]:
     if not form.names_provider:
         return []
-    found = [
-        missing(form, key, WHEN_EN, WHEN_FR)
-        for key in ("provider.legal_name", "provider.business_number")
-        if not form.get(key)
-    ]
+    found = [missing(form, key, WHEN_EN, WHEN_FR) for key in ("provider.legal_name", "provider.business_number") if not form.get(key)]
     if form.get("request_type") == "g7edi" and not form.get("provider.licence_number"):
         found.append(
             missing(

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import re
 
+from core.enums import Severity
 from parsers.form import Bsf831Form
-from processors.findings import WARNING, Finding, RuleContext, finding
+from processors.findings import Finding, RuleContext, finding
 
 NAME = "phone"
 EXTENSION = re.compile(r"\s*(?:ext\.?|extension|poste|x)\s*\d{1,6}\s*$", re.IGNORECASE)
@@ -30,6 +31,6 @@ def check(form: Bsf831Form, context: RuleContext) -> list[Finding]:
             "phone_invalid",
             "The telephone number is not a North American number (NPA-NXX-XXXX).",
             "Le numéro de téléphone n'est pas un numéro nord-américain (NPA-NXX-XXXX).",
-            severity=WARNING,
+            severity=Severity.warning,
         )
     ]

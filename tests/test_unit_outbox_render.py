@@ -1,0 +1,193 @@
+"""Unit tests for outbox/render.py (bilingual notices) and outbox/compose.py (notice rows, in-memory SQLite)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from email.utils import parseaddr
+
+import jinja2
+import pytest
+from sqlmodel import Session, select
+from unit_support import memory_engine, parsed
+
+from core.enums import NoticeKind, NoticeStatus
+from core.models import InboundMessage, Notice
+from core.settings import SmtpSettings
+from outbox.compose import REDACTED, queue_internal, queue_notice
+from outbox.preview import sample_context
+from outbox.render import SEPARATOR, UnknownKind, known_kinds, render_bilingual, render_one
+
+pytestmark = pytest.mark.unit
+
+KINDS = [kind.value for kind in NoticeKind.templated()]
+HOSTILE_NAME = '<script>alert("x")</script> & Fils'
+
+
+def test_every_templated_kind_is_known_and_alert_is_not() -> None:
+    assert set(known_kinds()) == set(KINDS)
+    assert NoticeKind.alert not in NoticeKind.templated()
+    with pytest.raises(UnknownKind, match="unknown notice kind 'alert'"):
+        render_bilingual("alert", "en", {})
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_each_kind_english_first(kind: str) -> None:
+    context = sample_context(kind)
+    english, french = render_one(kind, "en", context), render_one(kind, "fr", context)
+    assert english.subject and french.subject and english.subject != french.subject
+    rendered = render_bilingual(kind, "en", context)
+    assert rendered.subject == f"{english.subject} / {french.subject}"
+    assert rendered.body.startswith(english.body)
+    assert rendered.body.index(SEPARATOR["en"]) < rendered.body.index(french.body.strip().splitlines()[0])
+    assert '<html lang="en">' in rendered.html
+    assert rendered.html.index('<div lang="en">') < rendered.html.index('<div lang="fr">')
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_each_kind_french_first(kind: str) -> None:
+    context = sample_context(kind)
+    english, french = render_one(kind, "en", context), render_one(kind, "fr", context)
+    rendered = render_bilingual(kind, "fr", context)
+    assert rendered.subject == f"{french.subject} / {english.subject}"
+    assert rendered.body.startswith(french.body)
+    assert SEPARATOR["fr"] in rendered.body and SEPARATOR["en"] not in rendered.body
+    assert '<html lang="fr">' in rendered.html
+    assert rendered.html.index('<div lang="fr">') < rendered.html.index('<div lang="en">')
+
+
+def test_an_unknown_language_leads_with_english() -> None:
+    context = sample_context("rejection")
+    assert render_bilingual("rejection", "de", context) == render_bilingual("rejection", "en", context)
+
+
+def test_a_missing_variable_is_an_error_not_a_blank() -> None:
+    with pytest.raises(jinja2.UndefinedError):
+        render_bilingual("rejection", "en", {"reference": "CERS-000001"})  # no reason
+
+
+@pytest.mark.parametrize("kind", ["acknowledgment", "activation", "association_confirmation"])
+def test_the_applicants_legal_name_is_escaped_in_html_and_kept_in_text(kind: str) -> None:
+    context = {**sample_context(kind), "legal_name": HOSTILE_NAME}
+    rendered = render_bilingual(kind, "en", context)
+    assert "<script>" not in rendered.html
+    assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt; &amp; Fils" in rendered.html
+    assert HOSTILE_NAME in rendered.body  # plain text is not HTML: kept as written
+
+
+def test_a_link_in_an_officer_message_is_linked_but_a_javascript_url_is_not() -> None:
+    context = {**sample_context("officer_request"), "message": "See https://cbsa.example/cers and javascript:alert(1)"}
+    html = render_bilingual("officer_request", "en", context).html
+    assert '<a href="https://cbsa.example/cers">https://cbsa.example/cers</a>' in html
+    assert 'href="javascript' not in html
+
+
+def test_a_legal_name_left_out_falls_back_to_your_company() -> None:
+    context = {**sample_context("activation"), "legal_name": None}
+    rendered = render_bilingual("activation", "en", context)
+    assert "for your company is approved" in rendered.body
+    assert "None" not in rendered.body
+
+
+# ---------------------------------------------------------------- queue_notice
+
+SMTP = SmtpSettings(from_address="cers-applications@cbsa-asfc.example", from_name="CBSA CERS")
+
+
+@pytest.fixture
+def session() -> Iterator[Session]:
+    with Session(memory_engine()) as db:
+        yield db
+
+
+def test_queue_notice_stores_a_pending_rendered_message(session: Session) -> None:
+    notice = queue_notice(
+        session,
+        SMTP,
+        kind=NoticeKind.rejection,
+        to="claire.roy@erable.example",
+        language="fr",
+        context={"reference": "CERS-000007", "reason": "Numéro invalide."},
+    )
+    session.commit()
+    stored = session.exec(select(Notice)).one()
+    assert stored.id == notice.id and stored.status == NoticeStatus.pending and stored.attempts == 0
+    assert (stored.kind, stored.to_address) == (NoticeKind.rejection, "claire.roy@erable.example")
+    message = parsed(stored.raw)
+    assert message["To"] == "claire.roy@erable.example"
+    assert parseaddr(message["From"]) == ("CBSA CERS", "cers-applications@cbsa-asfc.example")
+    assert message["Message-ID"] == stored.message_id and stored.message_id.endswith("@cbsa-asfc.example>")
+    assert message["Subject"] == stored.subject == render_bilingual("rejection", "fr", {"reference": "CERS-000007", "reason": "x"}).subject
+    assert message["Auto-Submitted"] == "auto-replied"
+    assert message.get_content_type() == "multipart/alternative"
+    assert [part.get_content_type() for part in message.iter_parts()] == ["text/plain", "text/html"]
+    assert "Numéro invalide." in message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    assert stored.raw_redacted is None and message["In-Reply-To"] is None
+
+
+def test_each_notice_gets_its_own_message_id(session: Session) -> None:
+    context = {"reference": "CERS-000001", "reason": "r"}
+    first = queue_notice(session, SMTP, kind=NoticeKind.rejection, to="a@example.ca", language="en", context=context)
+    second = queue_notice(session, SMTP, kind=NoticeKind.rejection, to="a@example.ca", language="en", context=context)
+    assert first.message_id != second.message_id
+
+
+@pytest.mark.parametrize(("language", "expected"), [("en", "en, fr"), ("fr", "fr, en")])
+def test_a_notice_says_its_languages_lead_first(session: Session, language: str, expected: str) -> None:
+    notice = queue_notice(
+        session, SMTP, kind=NoticeKind.rejection, to="a@example.ca", language=language, context={"reference": "CERS-000001", "reason": "r"}
+    )
+    assert parsed(notice.raw)["Content-Language"] == expected
+
+
+def test_a_reply_threads_to_the_applicants_message(session: Session) -> None:
+    inbound = InboundMessage(
+        mailbox="applications",
+        folder="INBOX",
+        uidvalidity=1,
+        uid=5,
+        size=10,
+        message_id="<m2@erable.example>",
+        references="<m0@erable.example> <m1@erable.example>",
+    )
+    session.add(inbound)
+    session.flush()
+    notice = queue_notice(
+        session,
+        SMTP,
+        kind=NoticeKind.correspondence_acknowledgment,
+        to="a@erable.example",
+        language="en",
+        context=sample_context("correspondence_acknowledgment"),
+        in_reply_to=inbound,
+    )
+    message = parsed(notice.raw)
+    assert notice.inbound_message_id == inbound.id
+    assert message["In-Reply-To"] == "<m2@erable.example>"
+    assert message["References"] == "<m0@erable.example> <m1@erable.example> <m2@erable.example>"
+
+
+def test_secret_keys_are_kept_only_in_the_raw_message(session: Session) -> None:
+    context = {**sample_context("activation"), "activation_code": "ABCD-EFGH-JKMN-PQRS"}
+    notice = queue_notice(
+        session,
+        SMTP,
+        kind=NoticeKind.activation,
+        to="exports@erable.example",
+        language="en",
+        context=context,
+        secret_keys=("activation_code",),
+    )
+    assert notice.raw_redacted is not None
+    assert "ABCD-EFGH-JKMN-PQRS" in parsed(notice.raw).get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    redacted = parsed(notice.raw_redacted)
+    assert b"ABCD-EFGH-JKMN-PQRS" not in notice.raw_redacted
+    assert REDACTED in redacted.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    assert redacted["Message-ID"] == notice.message_id  # the same message, minus the secret
+
+
+def test_queue_internal_is_plain_text_auto_generated(session: Session) -> None:
+    notice = queue_internal(session, SMTP, kind=NoticeKind.alert, to="monitor@cbsa-asfc.example", subject="Backlog", body="12 waiting")
+    message = parsed(notice.raw)
+    assert (notice.kind, notice.status, notice.subject) == (NoticeKind.alert, NoticeStatus.pending, "Backlog")
+    assert message["Auto-Submitted"] == "auto-generated" and message.get_content_type() == "text/plain"
+    assert message.get_content().strip() == "12 waiting"
