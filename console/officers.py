@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from functools import cache
 
 import structlog
@@ -104,7 +104,7 @@ def get_officer(session: Session, name: str) -> Officer:
 
 
 def is_locked(officer: Officer, now: datetime | None = None) -> bool:
-    return officer.locked_until is not None and _aware(officer.locked_until) > (now or utcnow())
+    return officer.locked_until is not None and officer.locked_until > (now or utcnow())
 
 
 def authenticate(session: Session, name: str, password: str, *, max_failures: int, lockout_minutes: float) -> Officer:
@@ -160,7 +160,3 @@ def _valid_password(password: str) -> str:
     if len(password) < MIN_PASSWORD_LENGTH:
         raise DecisionError(f"a password has at least {MIN_PASSWORD_LENGTH} characters")
     return password
-
-
-def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=UTC)

@@ -56,10 +56,7 @@ def open_applications(summary: dict[str, Any]) -> int:
 def _age(iso: str | None, now: datetime) -> float | None:
     if not iso:
         return None
-    at = datetime.fromisoformat(iso)
-    if at.tzinfo is None:
-        at = at.replace(tzinfo=now.tzinfo)
-    return round((now - at).total_seconds(), 1)
+    return round((now - datetime.fromisoformat(iso)).total_seconds(), 1)
 
 
 def _iso(value: datetime | None) -> str | None:
