@@ -148,6 +148,13 @@ class Application(SQLModel, table=True):
     # set when a notice for this application could not be delivered: an officer must look
     delivery_problem: str | None = None
 
+    # another application this one may belong with (same business number, not proven to be the same
+    # sender): an officer decides; related_reason says why they were linked
+    related_application_id: int | None = Field(default=None, foreign_key="application.id")
+    related_reason: str | None = None
+    # its activation code never reached the exporter and was revoked: an officer reissues it
+    reissue_needed: bool = False
+
     def flag_delivery_problem(self, problem: str) -> None:
         self.delivery_problem = clip_error(problem)
 

@@ -53,6 +53,7 @@ class MailboxSettings(_Section):
     oauth_client_id: str = ""
     oauth_client_secret: SecretStr = SecretStr("")
     oauth_scope: str = "https://outlook.office365.com/.default"
+    authserv_id: str = ""
 
     @model_validator(mode="after")
     def _lease_outlasts_a_pass(self) -> MailboxSettings:
@@ -112,6 +113,7 @@ class ProcessingSettings(_Section):
     max_auto_replies_per_day: int = Field(5, ge=0)
     claim_seconds: float = Field(300, gt=0)
     worker_poll_seconds: float = Field(0.5, gt=0)
+    max_pdfs_per_message: int = Field(10, ge=1, le=1000)
 
 
 class ParsingSettings(_Section):
