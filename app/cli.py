@@ -117,17 +117,25 @@ def show(application_id: int = typer.Argument(..., metavar="ID"), as_json: bool 
 
 
 @app.command()
-def approve(application_id: int = typer.Argument(..., metavar="ID"), officer: str = OFFICER_OPTION) -> None:
+def approve(
+    application_id: int = typer.Argument(..., metavar="ID"),
+    officer: str = OFFICER_OPTION,
+    replace_email: bool = typer.Option(
+        False, "--replace-email", help="The exporter already has an account at another address: replace it with the form's."
+    ),
+) -> None:
     """Approve: issue the authorization ID and send the activation code to the form's exporter email."""
     from processors.decisions import approve as approve_application
 
     settings = settings_or_exit()
     with database(settings) as session:
-        approval = approve_application(session, settings, application_id, officer=officer)
+        approval = approve_application(session, settings, application_id, officer=officer, replace_email=replace_email)
     typer.echo(
         f"application {approval.application_id} approved: authorization ID {approval.authorization_id}; "
-        f"activation code queued for the exporter's email (valid until {approval.code_expires_at.date()})"
+        f"activation code queued for {approval.email} (valid until {approval.code_expires_at.date()})"
     )
+    if approval.replaced_email:
+        typer.echo(f"the account's address {approval.replaced_email} was replaced by {approval.email}, and told so")
     if approval.association:
         typer.echo(f"association recorded: {approval.association}")
 
@@ -217,8 +225,7 @@ def reissue_code(application_id: int = typer.Argument(..., metavar="ID"), office
     with database(settings) as session:
         result = reissue(session, settings, application_id, officer=officer)
     typer.echo(
-        f"application {application_id}: a new activation code is queued for the exporter's email "
-        f"(valid until {result.code_expires_at.date()})"
+        f"application {application_id}: a new activation code is queued for {result.email} (valid until {result.code_expires_at.date()})"
     )
 
 
@@ -365,6 +372,10 @@ def _queue_text(rows: list[dict[str, Any]]) -> str:
         note = f"  ({errors} error(s))" if errors else ""
         if row.get("delivery_problem"):
             note += "  (a notice could not be delivered)"
+        if row.get("reissue_needed"):
+            note += "  (activation code revoked: reissue one)"
+        if row.get("related"):
+            note += f"  (related to {row['related']['id']}: {row['related']['reason']})"
         lines.append(
             f"{row['id']:>5}  {row['state']:<15} {row['exporter_business_number'] or '-':<16} "
             f"{row['language']:<4} {row['due_on'] or '-':<10}  {row['legal_name'] or '-'}{note}"
@@ -376,6 +387,12 @@ def _detail_text(detail: dict[str, Any]) -> str:
     lines = [f"{detail['reference']}  state: {detail['state']}  due: {detail['due_on']}"]
     for key in ("legal_name", "exporter_business_number", "exporter_email", "provider_business_number", "language", "sender"):
         lines.append(f"  {key}: {detail[key] or '-'}")
+    if detail.get("related"):
+        lines.append(f"  related: application {detail['related']['id']} ({detail['related']['reason']})")
+    if detail.get("delivery_problem"):
+        lines.append(f"  delivery problem: {detail['delivery_problem']}")
+    if detail.get("reissue_needed"):
+        lines.append("  reissue needed: the activation code never reached the exporter and was revoked (cers-intake reissue-code ID)")
     if detail["versions"]:
         latest = detail["versions"][-1]
         lines.append(f"fields (version {len(detail['versions'])}, {latest['revision']}, read by {latest['method']}):")

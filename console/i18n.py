@@ -74,6 +74,13 @@ WORDS: dict[str, tuple[str, str]] = {
     "subject": ("Subject", "Objet"),
     "date": ("Date", "Date"),
     "auth_results": ("Authentication results", "Résultats d'authentification"),
+    "auth_ours": ("Verdict of our mail server ({id})", "Verdict de notre serveur de messagerie ({id})"),
+    "auth_sender": (
+        "Written by the sender, not by our server: not verified",
+        "Écrit par l'expéditeur, non par notre serveur : non vérifié",
+    ),
+    "from_as_written": ("From header, as the sender wrote it", "En-tête From, tel que l'expéditeur l'a écrit"),
+    "message_text": ("Message text (activation codes masked)", "Texte du message (codes d'activation masqués)"),
     "none": ("none", "aucun"),
     "notices": ("Notices sent", "Avis envoyés"),
     "kind": ("Kind", "Type"),
@@ -110,6 +117,16 @@ WORDS: dict[str, tuple[str, str]] = {
     "confirm_request_info": (
         "Send this request to {email} and put {reference} back in Needs information?",
         "Envoyer cette demande à {email} et remettre {reference} à l'état Renseignements requis?",
+    ),
+    "confirm_replace_email": (
+        "This business number already has an account at {old}. Approving replaces that address with {new}: "
+        "the new code goes to {new}, the old code stops working, and {old} is told of the change.",
+        "Ce numéro d'entreprise a déjà un compte à l'adresse {old}. L'approbation remplace cette adresse par {new} : "
+        "le nouveau code est envoyé à {new}, l'ancien code cesse de fonctionner et {old} est avisée du changement.",
+    ),
+    "replace_email_needs_supervisor": (
+        "{reference} would replace the address of an existing account ({old} by {new}): only a supervisor can approve it.",
+        "{reference} remplacerait l'adresse d'un compte existant ({old} par {new}) : seul un superviseur peut l'approuver.",
     ),
     "confirm_reissue_code": (
         "Issue a new activation code for {reference}? The old code stops working; the new one goes to {email}.",

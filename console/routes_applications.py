@@ -65,11 +65,14 @@ def application(request: Request, application_id: int, version: int | None = Non
         row = db.get(Application, application_id)
         holder = claim_holder(row) if row else None
         claim_until = row.claim_until if row else None
-        messages = version_messages(db, console.blobs, [v["submission_id"] for v in detail["versions"]])
+        versions = detail["versions"]
+        index = (version - 1) if version and 1 <= version <= len(versions) else len(versions) - 1
+        shown = versions[index] if versions else None
+        # only the shown version's message is read (and parsed once), however many versions there are
+        messages = version_messages(
+            db, console.blobs, [shown["submission_id"]] if shown else [], authserv_id=console.settings.mailbox.authserv_id
+        )
         names = [o.name for o in list_officers(db) if o.active]
-    versions = detail["versions"]
-    index = (version - 1) if version and 1 <= version <= len(versions) else len(versions) - 1
-    shown = versions[index] if versions else None
     return render(
         request,
         "application.html",

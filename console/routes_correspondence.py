@@ -12,6 +12,7 @@ from core.db import session_scope
 from core.errors import IntakeError, NotFound
 from core.models import Officer
 from processors import correspondence
+from processors.mail_view import trust_authentication_results
 
 router = APIRouter()
 
@@ -29,6 +30,7 @@ def item(request: Request, item_id: int, officer: Officer = Depends(signed_in)) 
     with session_scope(console.engine) as db:
         try:
             detail = correspondence.correspondence_detail(db, console.blobs, item_id)
+            trust_authentication_results(detail["message"], console.settings.mailbox.authserv_id)
         except NotFound:
             return render(request, "error.html", officer, status_code=404, message=translator(language_of(request))("not_found"))
     return render(request, "correspondence_item.html", officer, item=detail)

@@ -14,8 +14,9 @@ from console.auth import csrf_protect, deciding_officer, supervisor
 from console.i18n import translator
 from console.web import Console, console_of, flash, language_of, redirect, render
 from core.db import session_scope
-from core.errors import IntakeError
-from core.models import Officer
+from core.enums import OfficerRole
+from core.errors import DecisionError, IntakeError
+from core.models import Application, Officer
 from processors import decisions
 from processors.queue import application_detail
 
@@ -93,31 +94,44 @@ def decide(
     confirmed: str = Form(""),
     reason: str = Form(""),
     message: str = Form(""),
+    replace_email: str = Form(""),
     officer: Officer = Depends(deciding_officer),
 ) -> Response:
     if action not in ACTIONS or action == "reopen":
         return render(request, "error.html", officer, status_code=404, message=translator(language_of(request))("not_found"))
     chosen = ACTIONS[action]
-    return _decide(request, application_id, chosen, officer, confirmed == "yes", message if chosen.text_field == "message" else reason)
+    text = message if chosen.text_field == "message" else reason
+    return _decide(request, application_id, chosen, officer, confirmed == "yes", text, replace_email == "yes")
 
 
-def _decide(request: Request, application_id: int, action: Action, officer: Officer, confirmed: bool, text: str) -> Response:
+def _decide(
+    request: Request, application_id: int, action: Action, officer: Officer, confirmed: bool, text: str, replace_email: bool = False
+) -> Response:
     console = console_of(request)
     t = translator(language_of(request))
     back = f"/applications/{application_id}"
     try:
         with session_scope(console.engine) as db:
             detail = application_detail(db, application_id)
+            application = db.get(Application, application_id)
+            assert application is not None
+            # the address named here is the one the code goes to: one function decides both
+            email = decisions.code_address(db, application) if action.name in ("approve", "reissue_code") else detail["sender"]
+            replaced = decisions.email_replacement(db, application) if action.name == "approve" else None
+            if replaced is not None and officer.role != OfficerRole.supervisor:
+                raise DecisionError(t("replace_email_needs_supervisor", reference=detail["reference"], old=replaced, new=email))
             if not confirmed:
                 if action.claims:
                     decisions.claim(db, application_id, officer=officer.name, minutes=console.settings.console.claim_minutes)
             else:
-                done = _carry_out(db, console, application_id, action, officer, text, detail, t)
+                done = _carry_out(db, console, application_id, action, officer, text, detail, t, replace_email and replaced is not None)
     except IntakeError as exc:
         flash(request, t("error", message=str(exc)), "error")
         return redirect(back)
     if not confirmed:
-        email = detail["exporter_email"] if action.name in ("approve", "reissue_code") else detail["sender"]
+        question = t(f"confirm_{action.name}", reference=detail["reference"], email=email or "-")
+        if replaced is not None:
+            question += " " + t("confirm_replace_email", old=replaced, new=email)
         return render(
             request,
             "confirm.html",
@@ -125,8 +139,9 @@ def _decide(request: Request, application_id: int, action: Action, officer: Offi
             app=detail,
             action=action,
             url=f"/applications/{application_id}/{action.name.replace('_', '-')}",
-            question=t(f"confirm_{action.name}", reference=detail["reference"], email=email or "-"),
+            question=question,
             text=text,
+            replace_email=replaced is not None,
         )
     flash(request, done)
     return redirect(back)
@@ -141,11 +156,12 @@ def _carry_out(
     text: str,
     detail: dict[str, Any],
     t: Callable[..., str],
+    replace_email: bool = False,
 ) -> str:
     reference = detail["reference"]
     settings = console.settings
     if action.name == "approve":
-        approval = decisions.approve(db, settings, application_id, officer=officer.name)
+        approval = decisions.approve(db, settings, application_id, officer=officer.name, replace_email=replace_email)
         return t("approved_flash", reference=reference, authorization_id=approval.authorization_id)
     if action.name == "reject":
         decisions.reject(db, settings, application_id, officer=officer.name, reason=text)

@@ -18,8 +18,11 @@ from core.blobs import BlobStore
 from core.enums import OfficerRole
 from core.models import Officer
 from core.settings import Settings
+from processors.codes import mask_codes
 
 TEMPLATES = Jinja2Templates(directory=Path(__file__).parent / "templates")
+# for the sender's text a page shows straight from a row (subjects, senders): no activation code shown
+TEMPLATES.env.filters["mask_codes"] = lambda value: mask_codes(value) if isinstance(value, str) else value
 
 
 @dataclass(frozen=True)

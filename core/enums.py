@@ -82,12 +82,14 @@ class NoticeKind(enum.StrEnum):
     not_a_form = "not_a_form"
     encrypted_form = "encrypted_form"
     unreadable_form = "unreadable_form"
+    pdfs_not_read = "pdfs_not_read"  # more PDFs in one message than processing.max_pdfs_per_message
     correspondence_acknowledgment = "correspondence_acknowledgment"
     correspondence_reply = "correspondence_reply"
     officer_request = "officer_request"
     rejection = "rejection"
     activation = "activation"
     association_confirmation = "association_confirmation"
+    email_replaced = "email_replaced"  # to the address an approval replaced
     alert = "alert"  # to the monitor's address, in both languages, written by monitor/alerts.py
 
     @classmethod

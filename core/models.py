@@ -7,6 +7,7 @@ comes out, on SQLite as on PostgreSQL, so no code repairs naive values.
 from __future__ import annotations
 
 import enum
+import secrets
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -18,8 +19,10 @@ from sqlalchemy import (
     Index,
     LargeBinary,
     UniqueConstraint,
+    or_,
 )
-from sqlmodel import Field, SQLModel
+from sqlalchemy.orm import Session, object_session
+from sqlmodel import Field, SQLModel, col, select
 
 from core.enums import (
     AppState,
@@ -36,6 +39,8 @@ from core.enums import (
 
 # An error kept on a row is cut to this many characters: enough to read, never a whole document.
 MAX_ERROR_CHARS = 2000
+# An account's activation_code_hash once its code is revoked: no code hashes to it.
+REVOKED_CODE_PREFIX = "revoked:"
 
 
 def utcnow() -> datetime:
@@ -155,8 +160,19 @@ class Application(SQLModel, table=True):
     # its activation code never reached the exporter and was revoked: an officer reissues it
     reissue_needed: bool = False
 
+    def holder(self, now: datetime | None = None) -> str | None:
+        """The officer whose claim on the application has not ended, if any."""
+        if self.assigned_officer is None or self.claim_until is None:
+            return None
+        return self.assigned_officer if self.claim_until > (now or utcnow()) else None
+
     def flag_delivery_problem(self, problem: str) -> None:
         self.delivery_problem = clip_error(problem)
+
+    def flag_reissue_needed(self, reason: str) -> None:
+        """Its activation code never reached the exporter and no longer works: an officer reissues one."""
+        self.reissue_needed = True
+        self.flag_delivery_problem(reason)
 
 
 class Submission(SQLModel, table=True):
@@ -249,10 +265,18 @@ class Notice(SQLModel, table=True):
         self.last_error, self.last_attempt_at, self.next_attempt_at = clip_error(error), now, retry_at
         self.release_claim()
 
-    def mark_bounced(self, reason: str, bounce_message_id: int | None) -> None:
-        """Accepted, then returned by a bounce (an inbound message row)."""
+    def mark_bounced(self, reason: str, bounce_message_id: int | None, session: Session | None = None) -> bool:
+        """Accepted, then returned by a bounce (an inbound message row): an activation code it carried
+        never reached the exporter, so it is not kept and stops working (revoke_undelivered_code), in
+        the session that records the bounce (the row's own when none is given). True when a secret
+        was forgotten here (on SQLite a checkpoint should then clear the old page from the log)."""
         self.status, self.bounce_message_id = NoticeStatus.undeliverable, bounce_message_id
         self.last_error = clip_error(f"bounced: {reason}")
+        forgot = self.forget_secret()
+        session = session if session is not None else object_session(self)
+        if session is not None:
+            self.revoke_undelivered_code(session, utcnow(), f"the {self.kind} notice (#{self.id}) to {self.to_address} bounced: {reason}")
+        return forgot
 
     def fail(self, reason: str, now: datetime) -> None:
         """Failed for good: never sent again automatically, and any code it held is not kept."""
@@ -260,6 +284,51 @@ class Notice(SQLModel, table=True):
         self.next_attempt_at = None
         self.release_claim()
         self.forget_secret()
+
+    def revoke_undelivered_code(self, session: Session, now: datetime, problem: str) -> Account | None:
+        """The activation code this notice carries never reached the exporter (or may not have): it stops
+        working, its application is flagged for an officer to reissue one, and the audit trail says so.
+
+        Nothing for a notice of another kind, or when a later activation notice (a reissue, or a new
+        approval for the same business number) already replaced the code, or when it is revoked
+        already. Call it in the transaction that records the notice's end. The account revoked, or None.
+        """
+        if self.kind != NoticeKind.activation or self.application_id is None:
+            return None
+        application = session.get(Application, self.application_id)
+        # locked (PostgreSQL) before looking for a later code, so a reissue committed meanwhile is seen, not revoked
+        by_application = select(Account).where(Account.application_id == self.application_id).with_for_update()
+        account = session.scalars(by_application).first()
+        if account is None and application is not None and application.exporter_business_number:
+            by_number = select(Account).where(Account.business_number == application.exporter_business_number).with_for_update()
+            account = session.scalars(by_number).first()
+        if account is None or account.code_revoked or self._code_replaced(session, account):
+            return None
+        account.revoke_code(now)
+        session.add(account)
+        if application is not None:
+            application.flag_reissue_needed(f"{problem}; its activation code was revoked: reissue one")
+            session.add(application)
+        detail = f"notice #{self.id}: {problem}; the code no longer works until an officer reissues one"
+        session.add(
+            AuditEvent(application_id=self.application_id, actor="cers-intake", action="activation_code_revoked", detail=clip_error(detail))
+        )
+        return account
+
+    def _code_replaced(self, session: Session, account: Account) -> bool:
+        """A later activation notice for this account: its code, not this one's, is the account's now."""
+        if self.id is None:
+            return False
+        later = (
+            select(Notice.id)
+            .join(Application, col(Notice.application_id) == col(Application.id))
+            .where(
+                Notice.kind == NoticeKind.activation,
+                col(Notice.id) > self.id,
+                or_(col(Application.id) == account.application_id, col(Application.exporter_business_number) == account.business_number),
+            )
+        )
+        return session.scalars(later).first() is not None
 
 
 class Decision(SQLModel, table=True):
@@ -299,6 +368,17 @@ class Account(SQLModel, table=True):
     code_expires_at: datetime
     application_id: int = Field(foreign_key="application.id")
     created_at: datetime = Field(default_factory=utcnow)
+
+    def revoke_code(self, now: datetime) -> None:
+        """No code works any more (the one sent never reached the exporter) until an officer reissues one.
+
+        The hash becomes a random value no code hashes to ("sha256:..." is what a code hashes to)."""
+        self.activation_code_hash = REVOKED_CODE_PREFIX + secrets.token_hex(16)
+        self.code_expires_at = now
+
+    @property
+    def code_revoked(self) -> bool:
+        return self.activation_code_hash.startswith(REVOKED_CODE_PREFIX)
 
 
 class Association(SQLModel, table=True):

@@ -12,6 +12,8 @@ from email.utils import getaddresses, parseaddr
 import structlog
 import tnefparse
 
+from mail.addresses import from_addresses
+
 log = structlog.get_logger("intake")
 
 PDF_MAGIC = b"%PDF-"
@@ -38,8 +40,12 @@ class ParsedMessage:
 
     @property
     def reply_address(self) -> str | None:
-        """Where an answer to this message goes: Reply-To, else From."""
-        return self.reply_to or self.sender
+        """Where an automatic answer goes: the From address only.
+
+        Reply-To is the sender's to choose: answering it would let anyone make the official mailbox
+        write to a third party (RFC 3834 answers the originator).
+        """
+        return self.sender
 
 
 def parse_message(raw: bytes, headers_only: bool = False) -> ParsedMessage:
@@ -133,6 +139,9 @@ def _address(message: Message, name: str) -> str | None:
     value = message.get(name)
     if value is None:
         return None
+    found = from_addresses(str(value))
+    if found:
+        return found[0]
     addresses = [addr for _, addr in getaddresses([str(value)]) if "@" in addr]
     if addresses:
         return addresses[0].strip()

@@ -31,6 +31,9 @@ SAMPLE_CONTEXT: dict[str, Any] = {
     "filename": "formulaire.pdf",
     "reason_en": "the file is not a PDF form",
     "reason_fr": "le fichier n'est pas un formulaire PDF",
+    "pdfs_total": 12,
+    "pdfs_read": 10,
+    "pdfs_not_read": 2,
     "findings": [
         {
             "item": "3",

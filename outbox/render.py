@@ -23,6 +23,12 @@ SEPARATOR = {
     "en": "----- Version française ci-dessous / French version below -----",
     "fr": "----- English version below / Version anglaise ci-dessous -----",
 }
+# What an applicant wrote (the legal name, a file name, a subject) is quoted in a notice only when it
+# holds nothing a reader could follow: no URL, no email address, no host name. Otherwise the
+# official mailbox would carry a stranger's link or address to whoever the notice goes to.
+APPLICANT_KEYS = ("legal_name", "filename", "subject")
+_AIMABLE = re.compile(r"(?i)://|\bwww\.|@|[^\W_](?:[\w-]*[^\W_])?\.(?:[^\W\d_]{2,})\b")
+_PDF_EXTENSION = re.compile(r"(?i)\.pdf$")
 _LINK = re.compile(r"https?://[^\s<>\"]+[^\s<>\".,;:!?)]")
 
 _env = jinja2.Environment(
@@ -57,9 +63,17 @@ class RenderedText:
     html: str = ""
 
 
+def quotable(value: object) -> object:
+    """The applicant's text as it may appear in a notice: None when it holds a link, an address or a host name."""
+    if not isinstance(value, str):
+        return value
+    return None if _AIMABLE.search(_PDF_EXTENSION.sub("", value.strip())) else value
+
+
 def render_one(kind: str, language: str, context: dict[str, Any]) -> RenderedText:
     """One language of one kind: the template's first line is the subject."""
-    text = _env.get_template(f"{kind}.{language}.txt.j2").render(**context)
+    safe = {**context, **{key: quotable(context[key]) for key in APPLICANT_KEYS if key in context}}
+    text = _env.get_template(f"{kind}.{language}.txt.j2").render(**safe)
     subject, _, body = text.partition("\n")
     body = body.strip() + "\n"
     return RenderedText(subject=subject.strip(), body=body, html=text_to_html(body))

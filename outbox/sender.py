@@ -4,6 +4,11 @@ A notice is sent at most once in the normal case: a sender claims it before send
 writes its Message-ID to the accepted journal the moment the server accepts it (outbox/journal.py),
 then records it as sent. Temporary failures come back after a growing delay until the deadline
 (outbox/retry.py); a 5xx, or the deadline, fails the notice and flags its application for an officer.
+
+No live activation code stays at rest: every end of an activation notice (sent, refused, past its
+deadline, interrupted) swaps in the redacted copy in the transaction that records it, then
+forget_old_pages() clears the old page from SQLite's write-ahead log; a code that never reached the
+exporter is revoked in that same transaction (Notice.revoke_undelivered_code).
 """
 
 from __future__ import annotations
@@ -147,14 +152,19 @@ def mark_sent(engine: Engine, notice_id: int, at: datetime | None = None) -> Non
 
 
 def forget_old_pages(engine: Engine) -> None:
-    """SQLite keeps a replaced row's old page in its write-ahead log until a checkpoint: end it now."""
+    """SQLite keeps a replaced row's old page in its write-ahead log until a checkpoint: end it now.
+
+    Called after every transaction that forgot a secret (secure_delete zeroes it in the database file)."""
     if engine.dialect.name != "sqlite":
         return
     try:
         with engine.connect() as connection:
-            connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+            result = connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)").first()
     except SQLAlchemyError as exc:  # busy: the next checkpoint does it
         log.warning("checkpoint after redaction failed", error=type(exc).__name__)
+        return
+    if result is not None and result[0]:  # a reader held the log: the next checkpoint clears it
+        log.warning("checkpoint after redaction could not finish: a reader holds the write-ahead log")
 
 
 def recover_accepted(engine: Engine, journal: AcceptedJournal) -> int:
@@ -169,7 +179,8 @@ def recover_accepted(engine: Engine, journal: AcceptedJournal) -> int:
             rows = session.exec(
                 select(Notice).where(
                     col(Notice.message_id).in_(list(accepted)),
-                    Notice.status != NoticeStatus.sent,
+                    # sent: recorded already; undeliverable: a bounce came back, which says more
+                    col(Notice.status).notin_([NoticeStatus.sent, NoticeStatus.undeliverable]),
                     or_(col(Notice.claim_until).is_(None), col(Notice.claim_until) < now),
                 )
             )
@@ -191,17 +202,17 @@ INTERRUPTED = (
 
 def flag_interrupted(engine: Engine) -> int:
     """Notices whose sender died mid-send fail for an officer instead of being sent a second time."""
-    flagged = 0
+    flagged = forgot = 0
     for notice_id in interrupted_sends(engine, utcnow()):
         with session_scope(engine) as session:
             notice = session.get(Notice, notice_id)
             if notice is None or notice.status != NoticeStatus.pending or notice.sending_since is None:
                 continue
             notice.attempts += 1
-            _flag_failure(session, notice, INTERRUPTED)  # a code that may have gone out is not kept: reissue it
+            forgot += _flag_failure(session, notice, INTERRUPTED)  # a code that may have gone out is not kept, and revoked
             flagged += 1
             log.warning("notice interrupted mid-send: left for an officer", notice_id=notice_id)
-    if flagged:
+    if forgot:
         forget_old_pages(engine)
     return flagged
 
@@ -215,15 +226,17 @@ def _defer(engine: Engine, outbox: OutboxSettings, notice_id: int, holder: str, 
             return SendOutcome.deferred
         now = utcnow()
         retry_at = next_attempt(notice.attempts + 1, notice.created_at, now, outbox)
-        if retry_at is None:
-            notice.attempts += 1
-            notice.last_attempt_at = now
-            days = f"{outbox.retry_deadline_days:g}"
-            _flag_failure(session, notice, f"no delivery after {notice.attempts} attempt(s) in {days} day(s): {error}")
-            return SendOutcome.failed
-        notice.defer(error, now, retry_at)
-        session.add(notice)
-        return SendOutcome.deferred
+        if retry_at is not None:
+            notice.defer(error, now, retry_at)
+            session.add(notice)
+            return SendOutcome.deferred
+        notice.attempts += 1
+        notice.last_attempt_at = now
+        days = f"{outbox.retry_deadline_days:g}"
+        forgot = _flag_failure(session, notice, f"no delivery after {notice.attempts} attempt(s) in {days} day(s): {error}")
+    if forgot:
+        forget_old_pages(engine)
+    return SendOutcome.failed
 
 
 def _defer_batch(engine: Engine, settings: Settings, holder: str, first_id: int, error: str, report: SendReport, tried: set[int]) -> None:
@@ -253,12 +266,19 @@ def _fail(engine: Engine, notice_id: int, reason: str) -> None:
         assert notice is not None
         notice.attempts += 1
         notice.last_attempt_at = utcnow()
-        _flag_failure(session, notice, reason)
+        forgot = _flag_failure(session, notice, reason)
+    if forgot:
+        forget_old_pages(engine)
 
 
-def _flag_failure(session: Session, notice: Notice, reason: str) -> None:
-    """The notice failed for good: an officer sees it on the notice, on its application and in the audit trail."""
-    notice.fail(reason, utcnow())
+def _flag_failure(session: Session, notice: Notice, reason: str) -> bool:
+    """The notice failed for good: an officer sees it on the notice, on its application and in the audit trail.
+
+    An activation code it held is forgotten and, as it never reached the exporter, revoked, in this
+    same transaction. True when a secret was forgotten: the caller then calls forget_old_pages()."""
+    now = utcnow()
+    had_secret = notice.raw_redacted is not None
+    notice.fail(reason, now)
     session.add(notice)
     problem = f"the {notice.kind} notice (#{notice.id}) could not be delivered: {reason}"
     if notice.application_id is not None:
@@ -267,6 +287,8 @@ def _flag_failure(session: Session, notice: Notice, reason: str) -> None:
             application.flag_delivery_problem(problem)
             session.add(application)
     session.add(AuditEvent(application_id=notice.application_id, actor="cers-intake", action="notice_failed", detail=clip_error(problem)))
+    notice.revoke_undelivered_code(session, now, problem)
+    return had_secret
 
 
 class RateLimiter:

@@ -11,7 +11,13 @@ from core.enums import NoticeKind
 from core.models import Notice, utcnow
 
 # Notices an officer's decision causes are answers, not automatic replies: never capped.
-DECISION_KINDS = (NoticeKind.activation, NoticeKind.rejection, NoticeKind.officer_request, NoticeKind.association_confirmation)
+DECISION_KINDS = (
+    NoticeKind.activation,
+    NoticeKind.rejection,
+    NoticeKind.officer_request,
+    NoticeKind.association_confirmation,
+    NoticeKind.email_replaced,
+)
 
 
 def automatic_replies_today(session: Session, address: str) -> int:

@@ -23,13 +23,15 @@ def link_bounce(session: Session, row: InboundMessage, message: Message) -> Noti
     if notice is None:
         return None
     reason = diagnostic(message)
-    notice.mark_bounced(reason, row.id)
-    session.add(notice)
     if notice.application_id is not None:
         application = session.get(Application, notice.application_id)
         if application is not None:
             application.flag_delivery_problem(f"{notice.kind} notice to {notice.to_address} bounced: {reason}")
             session.add(application)
+    # after the flag above: a revoked activation code's own problem text is the one kept
+    notice.mark_bounced(reason, row.id, session)
+    session.add(notice)
+    if notice.application_id is not None:
         states.record(session, notice.application_id, actor="cers-intake", action="notice_bounced", detail=f"notice {notice.id}: {reason}")
     log.info("bounce linked to notice", notice_id=notice.id, application_id=notice.application_id)
     return notice

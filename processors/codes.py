@@ -36,3 +36,34 @@ def hash_activation_code(code: str) -> str:
 
 def activation_code_matches(code: str, stored_hash: str) -> bool:
     return hmac.compare_digest(hash_activation_code(code), stored_hash)
+
+
+# Anything shaped like an activation code, as an applicant may write it back: four groups of
+# CODE_GROUP_LENGTH letters of CODE_ALPHABET, joined by a dash (any kind), spaces, nothing, or a line
+# break with its quote marks ("> ") when a mail client wrapped a quoted notice.
+_CODE_CHARACTER = f"[{CODE_ALPHABET}{CODE_ALPHABET.lower()}]"
+_GROUP = f"{_CODE_CHARACTER}{{{CODE_GROUP_LENGTH}}}"
+_WRAP = r"(?:[ \t]*\r?\n[ \t>]*)"
+_DASH = "[-\u2010-\u2015\u2212]"
+_JOIN = rf"(?:[ \t]*{_WRAP}?{_DASH}?{_WRAP}?[ \t]*)"
+_CODE_SHAPE = re.compile(rf"(?<![0-9A-Za-z]){_GROUP}(?:{_JOIN}{_GROUP}){{{CODE_GROUPS - 1}}}(?![0-9A-Za-z])")
+_SPACE = re.compile(r"\s")  # groups joined by spaces alone may be words: "that were made sure"
+MASKED_CODE = "[code hidden / code masqué]"
+
+
+def mask_codes(text: str) -> str:
+    """The text with anything shaped like an activation code replaced by MASKED_CODE.
+
+    Dashed or unbroken, in any case, it is masked; four groups joined by spaces only are masked when
+    written in capitals or holding a digit, so ordinary four-letter words stay readable.
+    """
+    return _CODE_SHAPE.sub(_mask_one, text)
+
+
+def _mask_one(match: re.Match[str]) -> str:
+    found = match.group(0)
+    characters = "".join(c for c in found if c.isalnum())
+    spaced_only = not re.search(_DASH, found) and _SPACE.search(found)
+    if spaced_only and not (characters.isupper() or any(c.isdigit() for c in characters)):
+        return found
+    return MASKED_CODE

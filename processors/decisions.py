@@ -9,7 +9,7 @@ import structlog
 from sqlalchemy import and_, or_, update
 from sqlmodel import Session, col, select
 
-from core.enums import AppState, DecisionAction, NoticeKind
+from core.enums import AppState, DecisionAction, NoticeKind, OfficerRole, Severity
 from core.errors import DecisionError, NotFound
 from core.models import (
     Account,
@@ -17,6 +17,7 @@ from core.models import (
     Association,
     Decision,
     InboundMessage,
+    Officer,
     Submission,
     utcnow,
 )
@@ -28,9 +29,10 @@ from processors.codes import (
     new_activation_code,
     new_authorization_id,
 )
-from processors.pipeline import reference
+from processors.pipeline import findings_of, reference
 
 log = structlog.get_logger("decisions")
+DECIDING_ROLES = (OfficerRole.officer, OfficerRole.supervisor)
 
 
 @dataclass(frozen=True)
@@ -39,15 +41,60 @@ class Approval:
     authorization_id: str
     code_expires_at: datetime
     association: str | None
+    email: str  # where the activation code goes
+    replaced_email: str | None  # the account's earlier address, when this approval replaced it
 
 
-def approve(session: Session, settings: Settings, application_id: int, *, officer: str) -> Approval:
-    """Issue the authorization ID and activation code; send them to the form's exporter email only."""
+def code_address(session: Session, application: Application) -> str:
+    """Where an activation code for this application goes: what approve and reissue send to, and what they confirm.
+
+    Before approval, the exporter email of the form; once approved, the account's address.
+    """
+    if application.state == AppState.approved:
+        account = account_of(session, application)
+        if account is not None:
+            return account.email
+    return application.exporter_email or ""
+
+
+def account_of(session: Session, application: Application) -> Account | None:
+    if not application.exporter_business_number:
+        return None
+    return session.exec(select(Account).where(Account.business_number == application.exporter_business_number)).first()
+
+
+def email_replacement(session: Session, application: Application) -> str | None:
+    """The existing account's address that approving this application would replace, if any."""
+    account = account_of(session, application)
+    if account is None or not application.exporter_email:
+        return None
+    return account.email if account.email.lower() != application.exporter_email.lower() else None
+
+
+def approve(session: Session, settings: Settings, application_id: int, *, officer: str, replace_email: bool = False) -> Approval:
+    """Issue the authorization ID and activation code; send them to the form's exporter email only.
+
+    Refused while the latest version has an error finding, and when the exporter's existing account
+    has another address, unless replace_email says the officer confirmed the change.
+    """
     application = _decidable(session, application_id, officer)
     if application.state != AppState.pending_review:
         raise DecisionError(f"application {application_id} is {application.state.value}: only pending_review can be approved")
     if not application.exporter_email or not application.exporter_business_number:
         raise DecisionError(f"application {application_id} has no exporter email or business number")
+    errors = [f for f in findings_of(session, application) if f.severity == Severity.error]
+    if errors:
+        named = ", ".join(sorted({f"item {f.item} ({f.code})" for f in errors}))
+        raise DecisionError(f"application {application_id} has error findings: {named}; ask the applicant for a corrected form")
+    replaced = email_replacement(session, application)
+    if replaced is not None and not replace_email:
+        account = account_of(session, application)
+        assert account is not None
+        raise DecisionError(
+            f"business number {application.exporter_business_number} already has an account (authorization ID "
+            f"{account.authorization_id}) at {replaced}; approving sends its new code to {application.exporter_email} "
+            "instead: confirm the replacement of the address (--replace-email)"
+        )
     code = new_activation_code()
     expires = utcnow() + timedelta(days=settings.decisions.activation_code_days)
     account = _upsert_account(session, application, hash_activation_code(code), expires)
@@ -56,9 +103,27 @@ def approve(session: Session, settings: Settings, application_id: int, *, office
     application.claim_until = None
     origin = _origin_message(session, application)
     _queue_activation(session, settings, application, account, code, expires)
+    if replaced is not None:
+        _tell_replaced_address(session, settings, application, account, replaced, officer)
     association = _associate(session, settings, application, origin)
-    log.info("application approved", application_id=application_id, officer=officer)
-    return Approval(application_id, account.authorization_id, expires, association)
+    log.info("application approved", application_id=application_id, officer=officer, email_replaced=replaced is not None)
+    return Approval(application_id, account.authorization_id, expires, association, account.email, replaced)
+
+
+def _tell_replaced_address(
+    session: Session, settings: Settings, application: Application, account: Account, old: str, officer: str
+) -> None:
+    """The address an approval replaced hears of it (never the new address, never the code)."""
+    states.record(session, application.id, actor=officer, action="account_email_replaced", detail=f"{old} -> {account.email}")
+    queue_notice(
+        session,
+        settings.smtp,
+        kind=NoticeKind.email_replaced,
+        to=old,
+        language=application.language,
+        context={"reference": reference(application), "authorization_id": account.authorization_id},
+        application_id=application.id,
+    )
 
 
 def reject(session: Session, settings: Settings, application_id: int, *, officer: str, reason: str) -> None:
@@ -188,9 +253,7 @@ def _origin_message(session: Session, application: Application) -> InboundMessag
 
 def claim_holder(application: Application, now: datetime | None = None) -> str | None:
     """The officer whose claim on the application has not ended, if any."""
-    if application.assigned_officer is None or application.claim_until is None:
-        return None
-    return application.assigned_officer if application.claim_until > (now or utcnow()) else None
+    return application.holder(now)
 
 
 def claim(session: Session, application_id: int, *, officer: str, minutes: float) -> datetime:
@@ -201,6 +264,9 @@ def claim(session: Session, application_id: int, *, officer: str, minutes: float
 def assign(session: Session, application_id: int, *, officer: str, to: str, minutes: float) -> datetime:
     """Give the application to another officer, ending any claim on it."""
     to = _required_text(to, "an officer to assign to")
+    assignee = session.exec(select(Officer).where(Officer.name == to)).first()
+    if assignee is None or not assignee.active or assignee.role not in DECIDING_ROLES:
+        raise DecisionError(f"{to} is not an active officer who can decide applications")
     return _hold(session, application_id, holder=to, actor=officer, minutes=minutes, action="assign", force=True)
 
 
@@ -260,6 +326,7 @@ class Reissue:
     application_id: int
     authorization_id: str
     code_expires_at: datetime
+    email: str  # where the new code goes
 
 
 def reissue_code(session: Session, settings: Settings, application_id: int, *, officer: str) -> Reissue:
@@ -269,7 +336,7 @@ def reissue_code(session: Session, settings: Settings, application_id: int, *, o
         raise DecisionError("an officer name is required")
     if application.state != AppState.approved:
         raise DecisionError(f"application {application_id} is {application.state.value}: only an approved application has a code")
-    account = session.exec(select(Account).where(Account.business_number == application.exporter_business_number)).first()
+    account = account_of(session, application)
     if account is None:
         raise DecisionError(f"application {application_id} has no exporter account")
     code = new_activation_code()
@@ -280,7 +347,9 @@ def reissue_code(session: Session, settings: Settings, application_id: int, *, o
     states.record(session, application_id, actor=officer, action="reissue_code", detail=f"valid until {expires.date().isoformat()}")
     _queue_activation(session, settings, application, account, code, expires)
     log.info("activation code reissued", application_id=application_id, officer=officer)
-    return Reissue(application_id, account.authorization_id, expires)
+    application.reissue_needed = False
+    session.add(application)
+    return Reissue(application_id, account.authorization_id, expires, account.email)
 
 
 def _queue_activation(
@@ -298,7 +367,7 @@ def _queue_activation(
         session,
         settings.smtp,
         kind=NoticeKind.activation,
-        to=account.email,
+        to=code_address(session, application),
         language=application.language,
         context=context,
         application_id=application.id,

@@ -7,11 +7,11 @@ from dataclasses import dataclass
 
 import structlog
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, col, select
+from sqlmodel import Session, select
 
 from core.blobs import BlobStore
 from core.claims import new_holder
-from core.db import lock_key, session_scope, write_session
+from core.db import session_scope, write_session
 from core.enums import (
     AppState,
     MessageKind,
@@ -26,7 +26,6 @@ from core.models import (
     Application,
     FindingRow,
     InboundMessage,
-    Notice,
     Submission,
     utcnow,
 )
@@ -37,7 +36,7 @@ from outbox.compose import queue_notice
 from parsers.errors import EncryptedPdf, LimitExceeded, ParserFault
 from parsers.form import Bsf831Form, NotAForm
 from parsers.sandbox import Limits, parse_sandboxed
-from processors import message_claims, states
+from processors import continuity, message_claims, states
 from processors.auto_replies import under_daily_limit
 from processors.bounces import link_bounce
 from processors.business_days import due_date
@@ -49,6 +48,7 @@ from processors.validate import has_errors, validate
 log = structlog.get_logger("processors")
 ROBOTS = (MessageKind.auto_reply, MessageKind.bounce, MessageKind.list)
 SYSTEM = "cers-intake"
+RELATED_REASON = "same business number, different sender"
 
 
 @dataclass
@@ -137,7 +137,9 @@ def read_message(settings: Settings, blobs: BlobStore, digest: str) -> Reading:
     kind = classify(parsed, has_pdf=bool(pdfs))
     if kind != MessageKind.form:
         return Reading(parsed, kind, [])
-    return Reading(parsed, kind, [(pdf, blobs.put(pdf.data, ".pdf"), _read(pdf.data, settings)) for pdf in pdfs])
+    # bounded work per message: only the first max_pdfs_per_message are read (process_message tells the sender)
+    first = pdfs[: settings.processing.max_pdfs_per_message]
+    return Reading(parsed, kind, [(pdf, blobs.put(pdf.data, ".pdf"), _read(pdf.data, settings)) for pdf in first])
 
 
 def process_message(session: Session, settings: Settings, row: InboundMessage, reading: Reading) -> None:
@@ -151,6 +153,19 @@ def process_message(session: Session, settings: Settings, row: InboundMessage, r
     if row.kind == MessageKind.correspondence:
         _answer(session, settings, reading.parsed, row, NoticeKind.correspondence_acknowledgment, "en", {})
         return
+    limit = settings.processing.max_pdfs_per_message
+    # read_message read at most `limit`: only a message at the limit may have had more (walked again only then)
+    total = len(find_pdfs(reading.parsed.message)) if len(reading.pdfs) >= limit else len(reading.pdfs)
+    if total > len(reading.pdfs):
+        read, unread = len(reading.pdfs), total - len(reading.pdfs)
+        detail = f"message row {row.id}: {total} PDFs; the first {read} read, {unread} not read (processing.max_pdfs_per_message)"
+        states.record(session, None, actor=SYSTEM, action="pdfs_not_read", detail=detail)
+        log.warning("PDFs over the per-message limit not read", message_row=row.id, pdfs=total, read=read)
+        forms = [result for _, _, result in reading.pdfs if isinstance(result, Bsf831Form)]
+        language = forms[0].language if forms and forms[0].language in ("en", "fr") else "en"
+        context = {"pdfs_total": total, "pdfs_read": read, "pdfs_not_read": unread}
+        # queued before the answers to each form, so the daily limit on automatic replies never drops it
+        _answer(session, settings, reading.parsed, row, NoticeKind.pdfs_not_read, language, context)
     for pdf, digest, result in reading.pdfs:
         _store_pdf(session, settings, row, reading.parsed, pdf, digest, result)
 
@@ -210,9 +225,17 @@ def _read(data: bytes, settings: Settings) -> Bsf831Form | NotAForm | FormError:
 def _queue_form(
     session: Session, settings: Settings, row: InboundMessage, parsed: ParsedMessage, submission: Submission, form: Bsf831Form
 ) -> None:
+    placement = continuity.place(session, row, form)
+    application = placement.continues or _new_application(session, row, placement.related)
+    held_by = application.holder() if placement.continues else None
     # A scan is not read at all, so only the finding asking for the fillable form applies.
     findings = reading_findings(form) + ([] if form.image_only else validate(form, settings.validation))
-    application = _open_application(session, row, form) or _new_application(session, row)
+    if not form.image_only:
+        findings += continuity.address_findings(session, settings, form, placement.continues)
+        if placement.continues:
+            findings += continuity.blank_findings(form, placement.continues)
+    if placement.related is not None:
+        findings.append(continuity.related_finding(form, placement.related))
     submission.application_id = application.id
     submission.status = SubmissionStatus.scanned if form.image_only else SubmissionStatus.parsed
     submission.revision, submission.method = form.revision, form.method
@@ -223,17 +246,25 @@ def _queue_form(
     session.flush()
     for found in findings:
         session.add(found.row(submission, application))
-    if form.image_only:  # nothing was read: keep what the application already knows
-        application.latest_submission_id = submission.id
-        application.sender = application.sender or row.reply_to or row.sender
-    else:
-        _update_application(application, form, submission, row)
+    if placement.related is not None:
+        _link(session, application, placement.related, continuity.related_finding(form, application))
     errors = has_errors(findings)
-    target = AppState.needs_info if errors else AppState.pending_review
-    states.move(session, application, target, actor=SYSTEM, action="form_received", detail=f"submission {submission.id}")
-    log.info(
-        "form queued", message_row=row.id, application_id=application.id, state=target.value, findings=len(findings), method=form.method
-    )
+    if held_by is not None:
+        # an officer is deciding on what they see: the version waits beside it, changing nothing
+        detail = f"submission {submission.id} waits: {held_by} holds the application"
+        states.record(session, application.id, actor=SYSTEM, action="version_waiting", detail=detail)
+        log.info("form kept as a waiting version", message_row=row.id, application_id=application.id, findings=len(findings))
+    else:
+        if form.image_only:  # nothing was read: keep what the application already knows
+            application.latest_submission_id = submission.id
+            application.sender = application.sender or row.sender
+        else:
+            _update_application(application, form, submission, row)
+        target = AppState.needs_info if errors else AppState.pending_review
+        states.move(session, application, target, actor=SYSTEM, action="form_received", detail=f"submission {submission.id}")
+        log.info(
+            "form queued", message_row=row.id, application_id=application.id, state=target.value, findings=len(findings), method=form.method
+        )
     context = {
         "reference": reference(application),
         "legal_name": application.legal_name,
@@ -245,43 +276,38 @@ def _queue_form(
     _answer(session, settings, parsed, row, kind, application.language, context, application.id)
 
 
-def _open_application(session: Session, row: InboundMessage, form: Bsf831Form) -> Application | None:
-    """The open application this form continues: one our notice threads to, or the same exporter BN."""
-    thread = " ".join(filter(None, [row.in_reply_to, row.references])).split()
-    if thread:
-        notice = session.exec(select(Notice).where(col(Notice.message_id).in_(thread), Notice.application_id.is_not(None))).first()  # type: ignore[union-attr]
-        if notice is not None:
-            application = session.get(Application, notice.application_id)
-            if application is not None and application.state in states.OPEN_STATES:
-                return application
-    if form.exporter_business_number:
-        bn = normalise_bn(form.exporter_business_number)
-        lock_key(session, f"exporter:{bn}")  # two workers with forms of one exporter: the second sees the first's
-        return session.exec(
-            select(Application)
-            .where(Application.exporter_business_number == bn, col(Application.state).in_(states.OPEN_STATES))
-            .order_by(col(Application.id).desc())
-        ).first()
-    return None
-
-
-def _new_application(session: Session, row: InboundMessage) -> Application:
+def _new_application(session: Session, row: InboundMessage, related: Application | None) -> Application:
     application = Application(received_at=row.received_at, due_on=due_date(row.received_at.date()))
+    if related is not None:
+        application.related_application_id, application.related_reason = related.id, RELATED_REASON
     session.add(application)
     session.flush()
     states.record(session, application.id, actor=SYSTEM, action="application_created", detail=f"message row {row.id}")
     return application
 
 
+def _link(session: Session, new: Application, other: Application, warning: Finding) -> None:
+    """The open application a stranger's form named gets a warning and a link to the new one too."""
+    if other.related_application_id is None:
+        other.related_application_id, other.related_reason = new.id, RELATED_REASON
+        session.add(other)
+    if other.latest_submission_id is not None:
+        latest = session.get(Submission, other.latest_submission_id)
+        if latest is not None:
+            session.add(warning.row(latest, other))
+    states.record(session, other.id, actor=SYSTEM, action="related_application", detail=f"{reference(new)}: {RELATED_REASON}")
+
+
 def _update_application(application: Application, form: Bsf831Form, submission: Submission, row: InboundMessage) -> None:
+    """The application takes the version's values; a value the version leaves blank keeps the earlier one."""
     bn = form.exporter_business_number
     provider = form.get("provider.business_number") if form.names_provider else None
-    application.exporter_business_number = normalise_bn(bn) if bn else None
-    application.exporter_email = form.exporter_email
-    application.legal_name = form.get("exporter.legal_name")
+    application.exporter_business_number = normalise_bn(bn) if bn else application.exporter_business_number
+    application.exporter_email = form.exporter_email or application.exporter_email
+    application.legal_name = form.get("exporter.legal_name") or application.legal_name
     application.provider_business_number = normalise_bn(provider) if provider else None
     application.language = form.language if form.language in ("en", "fr") else "en"
-    application.sender = row.reply_to or row.sender
+    application.sender = row.sender
     application.latest_submission_id = submission.id
 
 

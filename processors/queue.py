@@ -122,6 +122,13 @@ def _summary(application: Application, findings: list[dict[str, str]]) -> dict[s
         "due_on": application.due_on.isoformat() if application.due_on else None,
         "assigned_officer": application.assigned_officer,
         "delivery_problem": application.delivery_problem,
+        # its activation code never reached the exporter and was revoked: an officer reissues one
+        "reissue_needed": application.reissue_needed,
+        "related": (
+            {"id": application.related_application_id, "reason": application.related_reason}
+            if application.related_application_id is not None
+            else None
+        ),
         "findings": findings,
     }
 

@@ -18,7 +18,7 @@ from core.blobs import BlobStore
 from core.db import make_engine, migrate, session_scope
 from core.enums import AppState, MessageKind, OfficerRole
 from core.errors import DecisionError
-from core.models import Account, Application, AuditEvent, InboundMessage, Notice
+from core.models import Account, Application, AuditEvent, InboundMessage, Notice, Officer
 from core.settings import Settings
 from processors import correspondence, decisions
 from processors.codes import activation_code_matches
@@ -102,6 +102,13 @@ def test_two_officers_cannot_decide_the_same_application_at_once(engine: Engine,
 
 def test_an_expired_claim_can_be_taken_and_a_supervisor_can_assign(engine: Engine) -> None:
     application_id = seed_application(engine)
+    with session_scope(engine) as db:
+        db.add(Officer(name="olga", role=OfficerRole.officer, password_hash="x"))
+        db.add(Officer(name="mona", role=OfficerRole.monitor, password_hash="x"))
+        db.add(Officer(name="gone", role=OfficerRole.officer, password_hash="x", active=False))
+    for cannot_decide in ("mona", "gone", "nobody"):
+        with session_scope(engine) as db, pytest.raises(DecisionError, match="not an active officer who can decide"):
+            decisions.assign(db, application_id, officer="sam", to=cannot_decide, minutes=30)
     with session_scope(engine) as db:
         decisions.claim(db, application_id, officer="olga", minutes=30)
         application = db.get(Application, application_id)

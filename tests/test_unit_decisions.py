@@ -10,9 +10,9 @@ import pytest
 from sqlmodel import Session, col, select
 from unit_support import memory_engine, parsed
 
-from core.enums import AppState, DecisionAction, NoticeKind, NoticeStatus
+from core.enums import AppState, DecisionAction, NoticeKind, NoticeStatus, OfficerRole
 from core.errors import DecisionError, NotFound
-from core.models import Account, Application, Association, AuditEvent, Decision, InboundMessage, Notice, Submission
+from core.models import Account, Application, Association, AuditEvent, Decision, InboundMessage, Notice, Officer, Submission
 from core.settings import Settings
 from processors import decisions, states
 from processors.codes import AUTHORIZATION_ID, activation_code_matches
@@ -370,6 +370,7 @@ def test_a_decided_application_cannot_be_claimed(db: Session, state: AppState) -
 
 def test_assign_overrides_a_claim(db: Session) -> None:
     app_id = seed(db)
+    db.add(Officer(name="rita", role=OfficerRole.officer, password_hash="x"))
     decisions.claim(db, app_id, officer="oliver", minutes=30)
     decisions.assign(db, app_id, officer="sam", to="rita", minutes=30)
     db.commit()

@@ -61,9 +61,9 @@ def test_parse_message_keeps_the_threading_headers_and_the_bare_sender_address()
     assert parsed.reply_to is None
 
 
-def test_reply_address_is_reply_to_when_given_else_from() -> None:
+def test_automatic_answers_go_to_from_whatever_reply_to_says() -> None:
     with_reply_to = parse_message(message(headers={"Reply-To": "Exports <exports@erable.example>"}).as_bytes())
-    assert with_reply_to.reply_address == "exports@erable.example"
+    assert with_reply_to.reply_address == "claire.roy@erable.example"
     without = parse_message(message().as_bytes())
     assert without.reply_address == "claire.roy@erable.example"
 

@@ -40,9 +40,11 @@ def messages() -> list[bytes]:
     for n in range(MESSAGES):
         sender = f"applicant{n}@exporter{n % 23}.example"
         if n % 4 in (0, 1):
-            out.append(application_email(valid[(n // 4 * 2 + n % 4) % EXPORTERS], sender=sender, subject=f"form {n}"))
+            exporter = (n // 4 * 2 + n % 4) % EXPORTERS
+            # an exporter's forms come from its own address: only then do they continue one application
+            out.append(application_email(valid[exporter], sender=f"forms@exporter{exporter}.example", subject=f"form {n}"))
         elif n % 4 == 2:
-            out.append(application_email(incomplete, sender=sender, subject=f"incomplete {n}"))
+            out.append(application_email(incomplete, sender="forms@incomplete.example", subject=f"incomplete {n}"))
         else:
             out.append(plain_email(sender=sender, subject=f"question {n}", body="How do I apply?"))
     return out
