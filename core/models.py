@@ -103,6 +103,8 @@ class InboundMessage(SQLModel, table=True):
     claim_until: datetime | None = None
     received_at: datetime = Field(default_factory=utcnow)
     processed_at: datetime | None = None
+    # the signal that decided the message's kind (a header, a report type, a sender), for the officer
+    classified_by: str | None = None
     # correspondence: an officer closes it once answered or dealt with
     closed_at: datetime | None = None
     closed_by: str | None = None
@@ -416,3 +418,30 @@ class Officer(SQLModel, table=True):
     locked_until: datetime | None = None
     last_sign_in_at: datetime | None = None
     created_at: datetime = Field(default_factory=utcnow)
+
+
+class ConsoleSession(SQLModel, table=True):
+    """One signed-in console session: the cookie carries only its random id (signed)."""
+
+    __tablename__ = "console_session"
+    id: str = Field(primary_key=True, max_length=64)
+    officer_id: int = Field(foreign_key="officer.id", index=True)
+    created_at: datetime = Field(default_factory=utcnow)
+    last_seen_at: datetime = Field(default_factory=utcnow)
+    client_address: str | None = None
+    user_agent: str | None = None
+    revoked_at: datetime | None = None
+    revoked_reason: str | None = None
+
+
+class ReasonText(SQLModel, table=True):
+    """A standard text for officers' decisions, in both languages, managed by supervisors."""
+
+    __tablename__ = "reason_text"
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(unique=True)
+    text_en: str
+    text_fr: str
+    active: bool = True
+    updated_by: str
+    updated_at: datetime = Field(default_factory=utcnow)
