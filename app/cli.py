@@ -144,30 +144,52 @@ def approve(
 def reject(
     application_id: int = typer.Argument(..., metavar="ID"),
     officer: str = OFFICER_OPTION,
-    reason: str = typer.Option(..., "--reason", help="Sent to the applicant."),
+    reason: str = typer.Option("", "--reason", help="The reason in English, sent to the applicant (with --reason-fr)."),
+    reason_fr: str = typer.Option("", "--reason-fr", help="The reason in French."),
+    reason_code: str = typer.Option("", "--reason-code", help="A standard text of the catalogue (cers-intake reasons list)."),
 ) -> None:
-    """Reject an application with a reason sent to the applicant."""
+    """Reject an application with a reason, in English and French, sent to the applicant."""
     from processors.decisions import reject as reject_application
 
     settings = settings_or_exit()
     with database(settings) as session:
-        reject_application(session, settings, application_id, officer=officer, reason=reason)
-    typer.echo(f"application {application_id} rejected; the reason is queued for the applicant")
+        en, fr = _officer_text(session, reason, reason_fr, reason_code, "--reason", "--reason-fr", "--reason-code")
+        reject_application(session, settings, application_id, officer=officer, reason=en, reason_fr=fr)
+    typer.echo(f"application {application_id} rejected; the reason is queued for the applicant in English and French")
 
 
 @app.command("request-info")
 def request_info(
     application_id: int = typer.Argument(..., metavar="ID"),
     officer: str = OFFICER_OPTION,
-    message: str = typer.Option(..., "--message", help="Sent to the applicant."),
+    message: str = typer.Option("", "--message", help="The request in English, sent to the applicant (with --message-fr)."),
+    message_fr: str = typer.Option("", "--message-fr", help="The request in French."),
+    message_code: str = typer.Option("", "--message-code", help="A standard text of the catalogue (cers-intake reasons list)."),
 ) -> None:
-    """Ask the applicant for more information; the application goes back to needs_info."""
+    """Ask the applicant for more information, in English and French; the application goes back to needs_info."""
     from processors.decisions import request_info as request_information
 
     settings = settings_or_exit()
     with database(settings) as session:
-        request_information(session, settings, application_id, officer=officer, message=message)
-    typer.echo(f"application {application_id} needs information; the message is queued for the applicant")
+        en, fr = _officer_text(session, message, message_fr, message_code, "--message", "--message-fr", "--message-code")
+        request_information(session, settings, application_id, officer=officer, message=en, message_fr=fr)
+    typer.echo(f"application {application_id} needs information; the message is queued for the applicant in English and French")
+
+
+def _officer_text(session: Session, en: str, fr: str, code: str, en_flag: str, fr_flag: str, code_flag: str) -> tuple[str, str]:
+    """Text for the applicant in both languages: from the two options, or from the catalogue."""
+    from processors.reasons import reason as catalogue_text
+
+    if code:
+        if en or fr:
+            fail(f"give either {code_flag} or {en_flag} with {fr_flag}, not both", code=2)
+        found = catalogue_text(session, code)
+        return found.text_en, found.text_fr
+    if not en.strip():
+        fail(f"{en_flag} is required (the English text), with {fr_flag}; or {code_flag} CODE for a standard text", code=2)
+    if not fr.strip():
+        fail(f"the French text is missing: add {fr_flag} (applicants read both official languages), or use {code_flag} CODE", code=2)
+    return en, fr
 
 
 @app.command()
@@ -198,10 +220,37 @@ def notices_preview(
     if part not in ("text", "html", "both"):
         fail(f"unknown part {part!r}; use text, html or both", code=2)
     try:
-        message = preview_message(kind, lang, settings.smtp)
+        message = preview_message(kind, lang, settings.smtp, settings.notices)
     except ValueError as exc:
         fail(str(exc), code=2)
     typer.echo(preview_text(message, part))
+
+
+@notices_app.command("check")
+def notices_check() -> None:
+    """Render every notice kind in both orders and check each half (French spacing, dates, the form's title, no English in French)."""
+    from outbox.check import english_problems, french_half, french_problems
+    from outbox.preview import preview_message
+    from outbox.render import SEPARATOR, known_kinds
+
+    settings = settings_or_exit()
+    failures = 0
+    for kind in known_kinds():
+        for lead in ("en", "fr"):
+            message = preview_message(kind, lead, settings.smtp, settings.notices)
+            body = message.get_body(("plain",))
+            text = body.get_content() if body is not None else ""
+            french = french_half(text, lead)
+            english = text.replace(french, "").replace(SEPARATOR[lead], "")
+            subject_fr = str(message["Subject"]).split(" / ")[0 if lead == "fr" else -1]
+            problems = french_problems(subject_fr + "\n" + french) + english_problems(english)
+            for problem in problems:
+                typer.echo(f"{kind} ({lead} first): {problem}")
+            failures += bool(problems)
+    kinds = len(known_kinds()) * 2
+    typer.echo(f"{kinds - failures} of {kinds} renderings pass")
+    if failures:
+        raise typer.Exit(1)
 
 
 @app.command()
@@ -232,7 +281,10 @@ def reissue_code(application_id: int = typer.Argument(..., metavar="ID"), office
 @app.command()
 def console(
     development: bool = typer.Option(
-        False, "--development", help="Without CERS_CONSOLE__SECRET_KEY, use a throwaway session key (sessions end when the console stops)."
+        False,
+        "--development",
+        help="Plain http on loopback: cookies without Secure and no HSTS; without CERS_CONSOLE__SECRET_KEY, a throwaway key "
+        "(sessions end when the console stops).",
     ),
     host: str | None = typer.Option(None, "--host", help="Address to listen on (default: console.host)."),
     port: int | None = typer.Option(None, "--port", help="Port to listen on (default: console.port)."),
@@ -245,6 +297,64 @@ def console(
         serve(settings, open_database(settings), development=development, host=host, port=port)
     except IntakeError as exc:
         fail(str(exc), code=2)
+
+
+reasons_app = typer.Typer(help="The catalogue of standard texts for decisions, in English and French.", no_args_is_help=True)
+app.add_typer(reasons_app, name="reasons")
+
+
+@reasons_app.command("list")
+def reasons_list(
+    as_json: bool = JSON_OPTION, include_inactive: bool = typer.Option(False, "--all", help="Also the retired texts.")
+) -> None:
+    """The standard texts, by code."""
+    from processors.reasons import list_reasons
+
+    settings = settings_or_exit()
+    with database(settings) as session:
+        rows = [
+            {"code": r.code, "text_en": r.text_en, "text_fr": r.text_fr, "active": r.active, "updated_by": r.updated_by}
+            for r in list_reasons(session, include_inactive=include_inactive)
+        ]
+    emit(
+        rows,
+        as_json,
+        lambda rs: (
+            "\n\n".join(f"{r['code']}{'' if r['active'] else ' (retired)'}\n  en: {r['text_en']}\n  fr: {r['text_fr']}" for r in rs)
+            or "no standard texts"
+        ),
+    )
+
+
+@reasons_app.command("add")
+def reasons_add(
+    code: str = typer.Argument(...),
+    text_en: str = typer.Option(..., "--en", help="The text in English."),
+    text_fr: str = typer.Option(..., "--fr", help="The text in French."),
+) -> None:
+    """Add a standard text in both languages."""
+    from processors.reasons import add_reason
+
+    settings = settings_or_exit()
+    with database(settings) as session:
+        add_reason(session, code, text_en, text_fr, actor=_cli_actor())
+    typer.echo(f"standard text {code} added")
+
+
+@reasons_app.command("edit")
+def reasons_edit(
+    code: str = typer.Argument(...),
+    text_en: str = typer.Option("", "--en", help="A new English text."),
+    text_fr: str = typer.Option("", "--fr", help="A new French text."),
+    active: bool | None = typer.Option(None, "--active/--retired", help="Offer it again, or retire it."),
+) -> None:
+    """Change a standard text, or retire it."""
+    from processors.reasons import edit_reason
+
+    settings = settings_or_exit()
+    with database(settings) as session:
+        edit_reason(session, code, actor=_cli_actor(), text_en=text_en or None, text_fr=text_fr or None, active=active)
+    typer.echo(f"standard text {code} changed")
 
 
 officer_app = typer.Typer(help="Officer accounts for the console.", no_args_is_help=True)
@@ -352,6 +462,40 @@ def officer_unlock(name: str = typer.Argument(...)) -> None:
     with database(settings) as session:
         unlock(session, name, actor=_cli_actor())
     typer.echo(f"officer {name} unlocked")
+
+
+@officer_app.command("sessions")
+def officer_sessions(name: str = typer.Argument(...), as_json: bool = JSON_OPTION) -> None:
+    """The officer's console sessions, newest first: active or why they ended (ids shortened: an id is a credential)."""
+    from console.officers import get_officer
+    from console.sessions import describe, sessions_of
+
+    settings = settings_or_exit()
+    with database(settings) as session:
+        rows = [describe(row, settings.console) for row in sessions_of(session, get_officer(session, name))]
+    emit(
+        rows,
+        as_json,
+        lambda rs: (
+            "\n".join(
+                f"{r['id']:<10} {'active' if r['active'] else r['revoked_reason']:<22} signed in {r['created_at']:%Y-%m-%d %H:%M} "
+                f"last seen {r['last_seen_at']:%Y-%m-%d %H:%M} from {r['client_address'] or '?'} ({r['user_agent'] or '?'})"
+                for r in rs
+            )
+            or f"no sessions for {name}"
+        ),
+    )
+
+
+@officer_app.command("sign-out")
+def officer_sign_out(name: str = typer.Argument(...)) -> None:
+    """End every console session of the officer (sign out everywhere)."""
+    from console.officers import sign_out_everywhere
+
+    settings = settings_or_exit()
+    with database(settings) as session:
+        ended = sign_out_everywhere(session, name, actor=_cli_actor())
+    typer.echo(f"officer {name} signed out everywhere: {ended} session(s) ended")
 
 
 def _officer_role(value: str) -> Any:

@@ -2,21 +2,19 @@
 
 from __future__ import annotations
 
-import secrets
-
 from app.runner import Runner
 from core.db import session_scope
 from core.errors import IntakeError
 from core.settings import Settings
 from demo.mailservers import PymapServer, SmtpSink
-from demo.run import DEMO_POLL_SECONDS, demo_settings, seed
+from demo.run import DEMO_POLL_SECONDS, PASSWORD_FILE, demo_password, demo_settings, seed
 from processors.queue import list_applications
 
 
 def run_demo(settings: Settings, once: bool = False) -> None:
     base = settings.storage.path / "demo"
     sent_mail = base / "sent-mail"
-    password = secrets.token_urlsafe(12)
+    password = demo_password(base)  # kept in var/demo/imap-password: `status` logs in with it
     imap = PymapServer(base / "imap", port=settings.mailbox.port, username=settings.mailbox.username, password=password)
     sink = SmtpSink(maildir=sent_mail, port=settings.smtp.port)
     try:
@@ -43,6 +41,8 @@ def run_demo(settings: Settings, once: bool = False) -> None:
         _say("    .venv/bin/cers-intake queue")
         _say("    .venv/bin/cers-intake approve ID --officer YOUR-NAME")
         _say(f"the daemon polls every {DEMO_POLL_SECONDS:g} s and sends the activation code; Ctrl-C stops it")
+        _say("the backlog, with the demo mailbox's counts:")
+        _say(f'    CERS_MAILBOX__PASSWORD="$(cat {base / PASSWORD_FILE})" .venv/bin/cers-intake status')
         runner.run_forever()
     finally:
         sink.stop()

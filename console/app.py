@@ -10,7 +10,6 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.engine import Engine
-from starlette.middleware.sessions import SessionMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from console import (
@@ -18,10 +17,13 @@ from console import (
     routes_correspondence,
     routes_decisions,
     routes_officers,
+    routes_reasons,
     routes_session,
 )
 from console.auth import Forbidden, NotSignedIn
+from console.guard import SignInGuard
 from console.i18n import translator
+from console.sessions import ConsoleCookies, CookieKeys
 from console.web import Console, language_of, redirect, render
 from core.blobs import BlobStore
 from core.errors import SettingsError
@@ -42,7 +44,7 @@ SECURITY_HEADERS = [
 
 
 def console_secret(settings: Settings, *, development: bool) -> str:
-    """The session-signing key from the environment; a throwaway one only when asked for development."""
+    """The cookie-signing key from the environment; a throwaway one only when asked for development."""
     key = settings.console.secret_key.get_secret_value()
     if len(key) >= MIN_SECRET_LENGTH:
         return key
@@ -61,14 +63,9 @@ def create_app(settings: Settings, engine: Engine, *, secret_key: str) -> FastAP
     has_dashboard = _has_module("monitor.dashboard")
     app = FastAPI(title="cers-intake console", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.console = Console(settings, engine, BlobStore(settings.blob_dir), has_dashboard=has_dashboard)
-    app.add_middleware(
-        SessionMiddleware,
-        secret_key=secret_key,
-        session_cookie="cers_console",
-        max_age=int(settings.console.session_hours * 3600),
-        same_site="strict",
-        https_only=settings.console.secure_cookies,
-    )
+    app.state.cookie_keys = keys = CookieKeys(secret_key, settings.console)
+    app.state.sign_in_guard = SignInGuard(settings.console)
+    app.add_middleware(ConsoleCookies, keys=keys)
     app.add_middleware(SecurityHeaders)
     for router in (
         routes_session.router,
@@ -76,6 +73,7 @@ def create_app(settings: Settings, engine: Engine, *, secret_key: str) -> FastAP
         routes_decisions.router,
         routes_correspondence.router,
         routes_officers.router,
+        routes_reasons.router,
     ):
         app.include_router(router)
     if monitor_router is not None:

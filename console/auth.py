@@ -1,22 +1,23 @@
-"""Who is asking: the signed session cookie (or a trusted proxy's header), roles and CSRF tokens."""
+"""Who is asking: the server-side session named by the signed cookie (or a trusted proxy's header),
+roles and CSRF tokens."""
 
 from __future__ import annotations
 
 import hmac
-import secrets
 
 from fastapi import Request
 
-from console.officers import find_officer, has_role, session_stamp
+from console.officers import find_officer, has_role
+from console.sessions import cookies_of, keys_of, live_session, open_session, session_key
 from core.db import session_scope
 from core.enums import OfficerRole
-from core.models import Officer
+from core.models import Officer, utcnow
 
 CSRF_FIELD = "csrf_token"
 
 
 class NotSignedIn(Exception):
-    """No session, an expired one, or one whose officer was disabled or changed password."""
+    """No session, or one that was revoked, ran out (idle or absolute), or whose officer was disabled."""
 
 
 class Forbidden(Exception):
@@ -24,56 +25,44 @@ class Forbidden(Exception):
 
 
 def csrf_token(request: Request) -> str:
-    """This session's CSRF token, made on first use."""
-    token = request.session.get("csrf")
-    if not token:
-        token = secrets.token_urlsafe(32)
-        request.session["csrf"] = token
-    return token
+    """This browser's CSRF token: an HMAC of its session id (an anonymous id before sign-in)."""
+    return keys_of(request).csrf_token(session_key(request))
 
 
 async def csrf_protect(request: Request) -> None:
     """Refuse a state-changing request whose form does not carry this session's token."""
-    expected = request.session.get("csrf")
+    session_id = cookies_of(request).session_id
     form = await request.form()
     given = form.get(CSRF_FIELD)
-    if not expected or not isinstance(given, str) or not hmac.compare_digest(given, expected):
+    if not session_id or not isinstance(given, str) or not hmac.compare_digest(given, keys_of(request).csrf_token(session_id)):
         raise Forbidden("missing or wrong CSRF token")
-
-
-def start_session(request: Request, officer: Officer) -> None:
-    """A fresh session for this officer (a new CSRF token; the language is kept)."""
-    language = request.session.get("lang")
-    request.session.clear()
-    request.session.update({"officer": officer.name, "stamp": session_stamp(officer), "csrf": secrets.token_urlsafe(32)})
-    if language:
-        request.session["lang"] = language
-
-
-def end_session(request: Request) -> None:
-    language = request.session.get("lang")
-    request.session.clear()
-    if language:
-        request.session["lang"] = language
 
 
 def signed_in(request: Request) -> Officer:
     """The signed-in, active officer, read afresh from the database on every request."""
+    cached = getattr(request.state, "officer", None)
+    if isinstance(cached, Officer):
+        return cached
     console = request.app.state.console
-    header = console.settings.console.trusted_user_header
-    with session_scope(console.engine) as db:
+    settings = console.settings.console
+    cookies = cookies_of(request)
+    now = utcnow()
+    officer: Officer | None = None
+    with session_scope(console.engine) as db:  # commits the revocation of a session found expired
+        found = live_session(db, cookies.current_id, settings, now)
+        header = settings.trusted_user_header
         if header and request.headers.get(header):
             officer = find_officer(db, request.headers[header])
-            if officer is None or not officer.active:
-                raise NotSignedIn()
-            if request.session.get("officer") != officer.name:
-                start_session(request, officer)
-            return officer
-        name = request.session.get("officer")
-        officer = find_officer(db, name) if isinstance(name, str) else None
-        if officer is None or not officer.active or request.session.get("stamp") != session_stamp(officer):
-            raise NotSignedIn()
-        return officer
+            if officer is not None and not officer.active:
+                officer = None
+            if officer is not None and (found is None or found[1].id != officer.id):
+                open_session(db, officer, request, now)
+        elif found is not None:
+            officer = found[1]
+    if officer is None:
+        raise NotSignedIn()
+    request.state.officer = officer
+    return officer
 
 
 def require(officer: Officer, role: OfficerRole) -> None:

@@ -18,10 +18,16 @@ WORDS: dict[str, tuple[str, str]] = {
     "signed_in_as": ("Signed in as", "Session de"),
     "name": ("Name", "Nom"),
     "password": ("Password", "Mot de passe"),
-    "bad_credentials": ("Wrong name or password.", "Nom ou mot de passe erroné."),
-    "locked": (
-        "Too many failed sign-ins: this account is locked for a while. A supervisor can unlock it.",
-        "Trop d'échecs : ce compte est verrouillé pour un moment. Un superviseur peut le déverrouiller.",
+    "sign_in_refused": (
+        "Sign-in refused: the name or password is wrong, or the account is locked or disabled. "
+        "After repeated failures an account is locked for a while; a supervisor can unlock it.",
+        "Ouverture de session refusée\u00a0: le nom ou le mot de passe est erroné, ou le compte est verrouillé ou désactivé. "
+        "Après des échecs répétés, un compte est verrouillé pour un moment; un superviseur peut le déverrouiller.",
+    ),
+    "too_many_sign_ins_title": ("Too many sign-in attempts", "Trop de tentatives d'ouverture de session"),
+    "too_many_sign_ins": (
+        "Too many sign-in attempts from this address or for this name. Wait {seconds} seconds, then try again.",
+        "Trop de tentatives d'ouverture de session depuis cette adresse ou pour ce nom. Attendez {seconds}\u00a0secondes, puis réessayez.",
     ),
     "sso_note": ("Your organization's single sign-on signs you in.", "L'authentification unique de votre organisation vous connecte."),
     "language_switch": ("Français", "English"),
@@ -51,7 +57,7 @@ WORDS: dict[str, tuple[str, str]] = {
     "previous": ("Previous page", "Page précédente"),
     "next": ("Next page", "Page suivante"),
     "first_page": ("First page", "Première page"),
-    "service_level": ("Service level: 5 business days", "Norme de service : 5 jours ouvrables"),
+    "service_level": ("Service level: 5 business days", "Norme de service\u00a0: 5 jours ouvrables"),
     "state_received": ("Received", "Reçue"),
     "state_needs_info": ("Needs information", "Renseignements requis"),
     "state_pending_review": ("Pending review", "En attente d'examen"),
@@ -77,7 +83,7 @@ WORDS: dict[str, tuple[str, str]] = {
     "auth_ours": ("Verdict of our mail server ({id})", "Verdict de notre serveur de messagerie ({id})"),
     "auth_sender": (
         "Written by the sender, not by our server: not verified",
-        "Écrit par l'expéditeur, non par notre serveur : non vérifié",
+        "Écrit par l'expéditeur, non par notre serveur\u00a0: non vérifié",
     ),
     "from_as_written": ("From header, as the sender wrote it", "En-tête From, tel que l'expéditeur l'a écrit"),
     "message_text": ("Message text (activation codes masked)", "Texte du message (codes d'activation masqués)"),
@@ -107,13 +113,13 @@ WORDS: dict[str, tuple[str, str]] = {
     "message": ("Message (sent to the applicant)", "Message (envoyé au demandeur)"),
     "confirm": ("Confirm", "Confirmer"),
     "cancel": ("Cancel", "Annuler"),
-    "confirm_title": ("Confirm: {action}", "Confirmer : {action}"),
+    "confirm_title": ("Confirm: {action}", "Confirmer\u00a0: {action}"),
     "confirm_approve": (
         "Approve {reference}? The authorization ID and a new activation code go to {email}, the exporter email on the form.",
         "Approuver {reference}? L'ID d'autorisation et un nouveau code d'activation seront envoyés à {email}, "
         "l'adresse de l'exportateur inscrite sur le formulaire.",
     ),
-    "confirm_reject": ("Reject {reference}? This reason goes to {email}:", "Refuser {reference}? Ce motif sera envoyé à {email} :"),
+    "confirm_reject": ("Reject {reference}? This reason goes to {email}:", "Refuser {reference}? Ce motif sera envoyé à {email}\u00a0:"),
     "confirm_request_info": (
         "Send this request to {email} and put {reference} back in Needs information?",
         "Envoyer cette demande à {email} et remettre {reference} à l'état Renseignements requis?",
@@ -138,7 +144,7 @@ WORDS: dict[str, tuple[str, str]] = {
     ),
     "approved_flash": (
         "{reference} approved. Authorization ID: {authorization_id} (shown once). The activation code goes to the exporter's email only.",
-        "{reference} approuvée. ID d'autorisation : {authorization_id} (affiché une seule fois). "
+        "{reference} approuvée. ID d'autorisation\u00a0: {authorization_id} (affiché une seule fois). "
         "Le code d'activation est envoyé seulement à l'adresse de l'exportateur.",
     ),
     "rejected_flash": (
@@ -147,7 +153,7 @@ WORDS: dict[str, tuple[str, str]] = {
     ),
     "request_info_flash": (
         "{reference} needs information; the message is on its way.",
-        "{reference} : renseignements demandés; le message est envoyé.",
+        "{reference}\u00a0: renseignements demandés; le message est envoyé.",
     ),
     "reissued_flash": (
         "A new activation code for {reference} is on its way to the exporter's email, valid until {expires}.",
@@ -157,7 +163,7 @@ WORDS: dict[str, tuple[str, str]] = {
     "claimed_flash": ("You hold {reference} until {until}.", "Vous avez {reference} jusqu'à {until}."),
     "released_flash": ("{reference} released.", "{reference} libérée."),
     "assigned_flash": ("{reference} assigned to {who}.", "{reference} assignée à {who}."),
-    "error": ("Not done: {message}", "Non fait : {message}"),
+    "error": ("Not done: {message}", "Non fait\u00a0: {message}"),
     "no_correspondence": ("No open correspondence.", "Aucune correspondance ouverte."),
     "show_closed": ("Show closed items too", "Afficher aussi les éléments fermés"),
     "reply": ("Reply", "Répondre"),
@@ -187,14 +193,40 @@ WORDS: dict[str, tuple[str, str]] = {
     "disable": ("Disable", "Désactiver"),
     "enable": ("Enable", "Activer"),
     "unlock": ("Unlock", "Déverrouiller"),
-    "officer_saved_flash": ("Saved: {name}.", "Enregistré : {name}."),
+    "locked_accounts": ("Locked accounts: {names}", "Comptes verrouillés\u00a0: {names}"),
+    "locked_badge": ("locked", "verrouillé"),
+    "sessions": ("Sessions", "Sessions"),
+    "sign_out_everywhere": ("Sign out everywhere", "Fermer toutes les sessions"),
+    "signed_out_everywhere_flash": (
+        "{name} is signed out everywhere ({count} session(s) ended).",
+        "Toutes les sessions de {name} sont fermées ({count} session(s) terminée(s)).",
+    ),
+    "officer_saved_flash": ("Saved: {name}.", "Enregistré\u00a0: {name}."),
     "not_found": ("Not found.", "Introuvable."),
     "forbidden": ("Your role does not allow this.", "Votre rôle ne permet pas cette action."),
     "no_pdf": ("The PDF is not available.", "Le PDF n'est pas disponible."),
     "warning": ("warning", "avertissement"),
     "error_sev": ("error", "erreur"),
     "provenance_none": ("not on the form", "absent du formulaire"),
-    "prefill_intro": ("Please correct the following and send the form again:", "Veuillez corriger ce qui suit et renvoyer le formulaire :"),
+    "in_english": ("in English", "en anglais"),
+    "reasons": ("Standard texts", "Textes types"),
+    "reasons_intro": (
+        "Texts officers can send with a decision, each in English and French. A retired text is no longer offered.",
+        "Textes que les agents peuvent joindre à une décision, chacun en anglais et en français. Un texte retiré n'est plus proposé.",
+    ),
+    "retired": ("retired", "retiré"),
+    "offered": ("Offered to officers", "Proposé aux agents"),
+    "save": ("Save", "Enregistrer"),
+    "add_reason": ("Add a standard text", "Ajouter un texte type"),
+    "code": ("Code", "Code"),
+    "reason_saved": ("Standard text {code} saved.", "Texte type {code} enregistré."),
+    "standard_text": ("Standard text", "Texte type"),
+    "none_chosen": ("none: write it below", "aucun\u00a0: rédigez-le ci-dessous"),
+    "in_french": ("in French", "en français"),
+    "prefill_intro": (
+        "Please correct the following and send the form again:",
+        "Veuillez corriger ce qui suit et renvoyer le formulaire\u00a0:",
+    ),
 }
 
 

@@ -1,17 +1,22 @@
-"""Officer accounts for the console: Argon2 password hashes, roles, lock-out after repeated failures."""
+"""Officer accounts for the console: Argon2 password hashes, roles, an atomic lock-out after repeated failures."""
 
 from __future__ import annotations
 
-import hashlib
 import re
+import threading
+from contextlib import nullcontext
 from datetime import datetime, timedelta
-from functools import cache
+from typing import NoReturn
 
 import structlog
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from sqlalchemy import and_, case, literal, null, or_, update
+from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
+from console.sessions import revoke_sessions
+from core.db import session_scope
 from core.enums import OfficerRole
 from core.errors import DecisionError, IntakeError, NotFound
 from core.models import Officer, utcnow
@@ -24,10 +29,18 @@ ROLE_RANK = {OfficerRole.monitor: 0, OfficerRole.officer: 1, OfficerRole.supervi
 _hasher = PasswordHasher()
 
 
-@cache
+_dummy_lock = threading.Lock()
+_dummy: list[str] = []
+
+
 def _dummy_hash() -> str:
-    """Verified against when the name is unknown, so a wrong name costs as long as a wrong password."""
-    return _hasher.hash("not a real password, only for equal timing")
+    """Verified against where there is no hash to check, so every refusal costs one Argon2 check.
+
+    Made once, by one thread: a flood's first requests must not each hash it at once (64 MiB apiece)."""
+    with _dummy_lock:
+        if not _dummy:
+            _dummy.append(_hasher.hash("not a real password, only for equal timing"))
+        return _dummy[0]
 
 
 class SignInRefused(IntakeError):
@@ -35,7 +48,7 @@ class SignInRefused(IntakeError):
 
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
-        self.reason = reason  # bad_credentials | locked
+        self.reason = reason  # unknown_name | wrong_password | locked | disabled: for the log and audit, never the page
 
 
 def has_role(officer: Officer, needed: OfficerRole) -> bool:
@@ -55,10 +68,14 @@ def add_officer(session: Session, name: str, role: OfficerRole, password: str, *
 
 
 def set_role(session: Session, name: str, role: OfficerRole, *, actor: str) -> Officer:
+    """A new role; it ends the officer's console sessions, so the next sign-in starts under the new role."""
     officer = get_officer(session, name)
+    changed = officer.role != role
     officer.role = role
     session.add(officer)
     states.record(session, None, actor=actor, action="officer_role", detail=f"{name} is now {role.value}")
+    if changed:
+        _end_sessions(session, officer, "role_changed", actor=actor)
     return officer
 
 
@@ -66,23 +83,40 @@ def set_password(session: Session, name: str, password: str, *, actor: str) -> O
     """A new password; it also ends the officer's console sessions and lifts a lock-out."""
     officer = get_officer(session, name)
     officer.password_hash = _hasher.hash(_valid_password(password))
-    officer.failed_sign_ins, officer.locked_until = 0, None
+    officer.clear_failures()
     session.add(officer)
     states.record(session, None, actor=actor, action="officer_password", detail=name)
+    _end_sessions(session, officer, "password_changed", actor=actor)
     return officer
 
 
 def set_active(session: Session, name: str, active: bool, *, actor: str) -> Officer:
+    """Disable (ending every session) or enable an account; enabling revives no session."""
     officer = get_officer(session, name)
     officer.active = active
     session.add(officer)
     states.record(session, None, actor=actor, action="officer_enable" if active else "officer_disable", detail=name)
+    if not active:
+        _end_sessions(session, officer, "disabled", actor=actor)
     return officer
+
+
+def sign_out_everywhere(session: Session, name: str, *, actor: str) -> int:
+    """End every console session of this officer; returns how many ended."""
+    return _end_sessions(session, get_officer(session, name), "signed_out_everywhere", actor=actor, always_record=True)
+
+
+def _end_sessions(session: Session, officer: Officer, reason: str, *, actor: str, always_record: bool = False) -> int:
+    ended = revoke_sessions(session, officer, reason)
+    if ended or always_record:
+        states.record(session, None, actor=actor, action="officer_sessions_ended", detail=f"{officer.name}: {ended} ({reason})")
+        log.info("console sessions ended", officer=officer.name, count=ended, reason=reason, actor=actor)
+    return ended
 
 
 def unlock(session: Session, name: str, *, actor: str) -> Officer:
     officer = get_officer(session, name)
-    officer.failed_sign_ins, officer.locked_until = 0, None
+    officer.clear_failures()
     session.add(officer)
     states.record(session, None, actor=actor, action="officer_unlock", detail=name)
     return officer
@@ -104,42 +138,99 @@ def get_officer(session: Session, name: str) -> Officer:
 
 
 def is_locked(officer: Officer, now: datetime | None = None) -> bool:
-    return officer.locked_until is not None and officer.locked_until > (now or utcnow())
+    return officer.is_locked(now)
 
 
-def authenticate(session: Session, name: str, password: str, *, max_failures: int, lockout_minutes: float) -> Officer:
-    """The officer if the password is right; otherwise count the failure (and lock) and raise SignInRefused."""
-    officer = find_officer(session, name) if name.strip() else None
-    if officer is None or not officer.active:
-        _verify(_dummy_hash(), password)
-        log.info("sign-in refused", reason="unknown or disabled")
-        raise SignInRefused("bad_credentials")
-    if is_locked(officer):
-        log.info("sign-in refused", officer=officer.name, reason="locked")
-        raise SignInRefused("locked")
-    if not _verify(officer.password_hash, password):
-        officer.failed_sign_ins += 1
-        if officer.failed_sign_ins >= max_failures:
-            officer.locked_until = utcnow() + timedelta(minutes=lockout_minutes)
-            officer.failed_sign_ins = 0
-            states.record(
-                session, None, actor="cers-intake", action="officer_locked", detail=f"{officer.name} after {max_failures} failed sign-ins"
-            )
-            log.warning("officer locked out", officer=officer.name, minutes=lockout_minutes)
-        session.add(officer)
-        log.info("sign-in refused", officer=officer.name, reason="wrong password")
-        raise SignInRefused("locked" if officer.locked_until else "bad_credentials")
-    if _hasher.check_needs_rehash(officer.password_hash):
-        officer.password_hash = _hasher.hash(password)
-    officer.failed_sign_ins, officer.locked_until, officer.last_sign_in_at = 0, None, utcnow()
-    session.add(officer)
-    log.info("officer signed in", officer=officer.name)
+def authenticate(
+    engine: Engine,
+    name: str,
+    password: str,
+    *,
+    max_failures: int,
+    lockout_minutes: float,
+    checks: threading.Semaphore | None = None,
+    address: str | None = None,
+) -> Officer:
+    """The officer if the password is right; otherwise raise SignInRefused with the reason (for the log and audit only).
+
+    A password is checked only once a slot was reserved: one conditional UPDATE adds one to the failure
+    count only while it is under max_failures (and commits before the check), so however many guesses
+    run at once, no more than max_failures wrong passwords are checked before the lock. Every refusal
+    costs one Argon2 check (a dummy one where there is no hash to check), at most `checks` at once.
+    """
+    name = name.strip()[:64]
+    slot = _reserve_slot(engine, name, max_failures, lockout_minutes) if OFFICER_NAME.fullmatch(name) else None
+    if slot is None:
+        with Session(engine) as db:
+            officer = find_officer(db, name) if OFFICER_NAME.fullmatch(name) else None
+        reason = "unknown_name" if officer is None else "disabled" if not officer.active else "locked"
+        _check(checks, _dummy_hash(), password)
+        _refuse(engine, name, reason, address)
+    officer_id, failures, password_hash = slot
+    if not _check(checks, password_hash, password):
+        _refuse(engine, name, "wrong_password", address, locked=failures >= max_failures, lockout_minutes=lockout_minutes)
+    with session_scope(engine) as db:
+        officer = db.get(Officer, officer_id)
+        assert officer is not None
+        if _hasher.check_needs_rehash(officer.password_hash):
+            with checks or nullcontext():
+                officer.password_hash = _hasher.hash(password)
+        officer.clear_failures()
+        officer.last_sign_in_at = utcnow()
+        db.add(officer)
+    log.info("officer signed in", officer=name, address=address)
     return officer
 
 
-def session_stamp(officer: Officer) -> str:
-    """Changes whenever the password does, so a new password ends the sessions signed in with the old one."""
-    return hashlib.sha256(officer.password_hash.encode()).hexdigest()[:16]
+def _reserve_slot(engine: Engine, name: str, max_failures: int, lockout_minutes: float) -> tuple[int, int, str] | None:
+    """One conditional UPDATE: count this attempt as a failure unless the account is locked, disabled or
+    out of attempts; lock it when this attempt is the last allowed. (id, failures counted, hash) or None."""
+    now = utcnow()
+    locked_until = Officer.__table__.c.locked_until  # type: ignore[attr-defined]
+    failed = col(Officer.failed_sign_ins)
+    lock_ran_out = and_(locked_until.is_not(None), locked_until <= now)
+    counted = case((lock_ran_out, 0), else_=failed) + 1
+    statement = (
+        update(Officer)
+        .where(
+            col(Officer.name) == name,
+            col(Officer.active).is_(True),
+            or_(and_(locked_until.is_(None), failed < max_failures), lock_ran_out),
+        )
+        .values(
+            failed_sign_ins=counted,
+            locked_until=case(
+                (counted >= max_failures, literal(now + timedelta(minutes=lockout_minutes), locked_until.type)), else_=null()
+            ),
+        )
+        .returning(col(Officer.id), col(Officer.failed_sign_ins), col(Officer.password_hash))
+    )
+    with session_scope(engine) as db:
+        row = db.connection().execute(statement).first()
+    if row is None:
+        return None
+    officer_id, failures, password_hash = row
+    assert officer_id is not None
+    return int(officer_id), int(failures), str(password_hash)
+
+
+def _refuse(engine: Engine, name: str, reason: str, address: str | None, *, locked: bool = False, lockout_minutes: float = 0) -> NoReturn:
+    """Record why (log and audit trail), then raise: the page says the same for every reason."""
+    with session_scope(engine) as db:
+        states.record(db, None, actor="cers-intake", action="sign_in_refused", detail=f"{name or '(empty)'}: {reason}")
+        if locked:
+            states.record(db, None, actor="cers-intake", action="officer_locked", detail=f"{name} after too many failed sign-ins")
+    log.info("sign-in refused", name=name, reason=reason, address=address)
+    if locked:
+        log.warning("officer locked out", officer=name, minutes=lockout_minutes)
+    raise SignInRefused(reason)
+
+
+def _check(checks: threading.Semaphore | None, password_hash: str, password: str) -> bool:
+    if checks is None:
+        return _verify(password_hash, password)
+    with checks:
+        return _verify(password_hash, password)
 
 
 def _verify(password_hash: str, password: str) -> bool:

@@ -16,6 +16,7 @@ from core.enums import AppState
 from core.errors import NotFound
 from core.models import Application, Officer
 from parsers.profiles import get_profile
+from processors import reasons
 from processors.decisions import claim_holder
 from processors.mail_view import version_messages, version_pdf
 from processors.queue import REQUEST_KINDS, QueueFilters, application_detail, queue_page
@@ -73,6 +74,7 @@ def application(request: Request, application_id: int, version: int | None = Non
             db, console.blobs, [shown["submission_id"]] if shown else [], authserv_id=console.settings.mailbox.authserv_id
         )
         names = [o.name for o in list_officers(db) if o.active]
+        standard_texts = [(r.code, r.text_en) for r in reasons.list_reasons(db)]
     return render(
         request,
         "application.html",
@@ -86,6 +88,7 @@ def application(request: Request, application_id: int, version: int | None = Non
         claim_until=claim_until.strftime("%Y-%m-%d %H:%M UTC") if claim_until and holder else None,
         prefill=_request_info_prefill(detail, t),
         officers=names,
+        standard_texts=standard_texts,
     )
 
 
@@ -137,11 +140,11 @@ def _field_row(key: str, item: str, label: str, version: dict[str, Any], finding
     }
 
 
-def _request_info_prefill(detail: dict[str, Any], t: Any) -> str:
-    """A bilingual request naming each finding, for the officer to edit before sending."""
+def _request_info_prefill(detail: dict[str, Any], t: Any) -> dict[str, str]:
+    """The request naming each finding, in English and in French, for the officer to edit before sending."""
     findings = [f for f in detail["findings"] if f["severity"] == "error"] or detail["findings"]
     if not findings:
-        return ""
+        return {"en": "", "fr": ""}
     english = [translator("en")("prefill_intro")] + [f"- Item {f['item']}: {f['message_en']}" for f in findings]
-    french = [translator("fr")("prefill_intro")] + [f"- Champ {f['item']} : {f['message_fr']}" for f in findings]
-    return "\n".join(english) + "\n\n" + "\n".join(french)
+    french = [translator("fr")("prefill_intro")] + [f"- Champ {f['item']}\u00a0: {f['message_fr']}" for f in findings]
+    return {"en": "\n".join(english), "fr": "\n".join(french)}

@@ -37,12 +37,14 @@ def item(request: Request, item_id: int, officer: Officer = Depends(signed_in)) 
 
 
 @router.post("/correspondence/{item_id}/reply", dependencies=[Depends(csrf_protect)])
-def reply(request: Request, item_id: int, message: str = Form(""), officer: Officer = Depends(deciding_officer)) -> Response:
+def reply(
+    request: Request, item_id: int, message: str = Form(""), message_fr: str = Form(""), officer: Officer = Depends(deciding_officer)
+) -> Response:
     console = console_of(request)
     t = translator(language_of(request))
     try:
         with session_scope(console.engine) as db:
-            notice = correspondence.reply(db, console.settings, item_id, officer=officer.name, message=message)
+            notice = correspondence.reply(db, console.settings, item_id, officer=officer.name, message=message, message_fr=message_fr)
         flash(request, t("replied_flash", to=notice.to_address))
     except IntakeError as exc:
         flash(request, t("error", message=str(exc)), "error")

@@ -17,7 +17,7 @@ from core.db import session_scope
 from core.enums import OfficerRole
 from core.errors import DecisionError, IntakeError
 from core.models import Application, Officer
-from processors import decisions
+from processors import decisions, reasons
 from processors.queue import application_detail
 
 router = APIRouter(dependencies=[Depends(csrf_protect)])
@@ -93,7 +93,10 @@ def decide(
     action: str,
     confirmed: str = Form(""),
     reason: str = Form(""),
+    reason_fr: str = Form(""),
     message: str = Form(""),
+    message_fr: str = Form(""),
+    text_code: str = Form(""),
     replace_email: str = Form(""),
     officer: Officer = Depends(deciding_officer),
 ) -> Response:
@@ -101,11 +104,27 @@ def decide(
         return render(request, "error.html", officer, status_code=404, message=translator(language_of(request))("not_found"))
     chosen = ACTIONS[action]
     text = message if chosen.text_field == "message" else reason
-    return _decide(request, application_id, chosen, officer, confirmed == "yes", text, replace_email == "yes")
+    text_fr = message_fr if chosen.text_field == "message" else reason_fr
+    if text_code and confirmed != "yes":  # a standard text fills both languages, still editable on the confirmation
+        with session_scope(console_of(request).engine) as db:
+            try:
+                standard = reasons.reason(db, text_code)
+                text, text_fr = standard.text_en, standard.text_fr
+            except IntakeError as exc:
+                flash(request, translator(language_of(request))("error", message=str(exc)), "error")
+                return redirect(f"/applications/{application_id}")
+    return _decide(request, application_id, chosen, officer, confirmed == "yes", text, replace_email == "yes", text_fr)
 
 
 def _decide(
-    request: Request, application_id: int, action: Action, officer: Officer, confirmed: bool, text: str, replace_email: bool = False
+    request: Request,
+    application_id: int,
+    action: Action,
+    officer: Officer,
+    confirmed: bool,
+    text: str,
+    replace_email: bool = False,
+    text_fr: str = "",
 ) -> Response:
     console = console_of(request)
     t = translator(language_of(request))
@@ -124,7 +143,9 @@ def _decide(
                 if action.claims:
                     decisions.claim(db, application_id, officer=officer.name, minutes=console.settings.console.claim_minutes)
             else:
-                done = _carry_out(db, console, application_id, action, officer, text, detail, t, replace_email and replaced is not None)
+                done = _carry_out(
+                    db, console, application_id, action, officer, (text, text_fr), detail, t, replace_email and replaced is not None
+                )
     except IntakeError as exc:
         flash(request, t("error", message=str(exc)), "error")
         return redirect(back)
@@ -141,6 +162,7 @@ def _decide(
             url=f"/applications/{application_id}/{action.name.replace('_', '-')}",
             question=question,
             text=text,
+            text_fr=text_fr,
             replace_email=replaced is not None,
         )
     flash(request, done)
@@ -153,7 +175,7 @@ def _carry_out(
     application_id: int,
     action: Action,
     officer: Officer,
-    text: str,
+    texts: tuple[str, str],
     detail: dict[str, Any],
     t: Callable[..., str],
     replace_email: bool = False,
@@ -164,13 +186,13 @@ def _carry_out(
         approval = decisions.approve(db, settings, application_id, officer=officer.name, replace_email=replace_email)
         return t("approved_flash", reference=reference, authorization_id=approval.authorization_id)
     if action.name == "reject":
-        decisions.reject(db, settings, application_id, officer=officer.name, reason=text)
+        decisions.reject(db, settings, application_id, officer=officer.name, reason=texts[0], reason_fr=texts[1])
         return t("rejected_flash", reference=reference)
     if action.name == "request_info":
-        decisions.request_info(db, settings, application_id, officer=officer.name, message=text)
+        decisions.request_info(db, settings, application_id, officer=officer.name, message=texts[0], message_fr=texts[1])
         return t("request_info_flash", reference=reference)
     if action.name == "reissue_code":
         reissue = decisions.reissue_code(db, settings, application_id, officer=officer.name)
         return t("reissued_flash", reference=reference, expires=reissue.code_expires_at.date().isoformat())
-    decisions.reopen(db, application_id, officer=officer.name, reason=text)
+    decisions.reopen(db, application_id, officer=officer.name, reason=texts[0])
     return t("reopened_flash", reference=reference)

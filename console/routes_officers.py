@@ -1,4 +1,4 @@
-"""Officer accounts, for supervisors: add, change role, set password, disable, unlock."""
+"""Officer accounts, for supervisors: add, change role, set password, disable, unlock, sign out everywhere."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from sqlmodel import Session
 from console import officers as accounts
 from console.auth import csrf_protect, supervisor
 from console.i18n import translator
+from console.sessions import live_counts
 from console.web import console_of, flash, language_of, redirect, render
 from core.db import session_scope
 from core.enums import OfficerRole
@@ -22,10 +23,12 @@ router = APIRouter()
 
 @router.get("/officers")
 def officers(request: Request, officer: Officer = Depends(supervisor)) -> Response:
-    with session_scope(console_of(request).engine) as db:
+    console = console_of(request)
+    with session_scope(console.engine) as db:
         rows = accounts.list_officers(db)
-        locked = {o.name for o in rows if accounts.is_locked(o)}
-    return render(request, "officers.html", officer, rows=rows, locked=locked, roles=list(OfficerRole))
+        locked = [o.name for o in rows if accounts.is_locked(o)]
+        sessions = live_counts(db, console.settings.console)
+    return render(request, "officers.html", officer, rows=rows, locked=locked, sessions=sessions, roles=list(OfficerRole))
 
 
 @router.post("/officers", dependencies=[Depends(csrf_protect)])
@@ -53,6 +56,18 @@ def active(request: Request, name: str, active: str = Form(""), officer: Officer
 @router.post("/officers/{name}/unlock", dependencies=[Depends(csrf_protect)])
 def unlock(request: Request, name: str, officer: Officer = Depends(supervisor)) -> Response:
     return _change(request, name, lambda db: accounts.unlock(db, name, actor=officer.name))
+
+
+@router.post("/officers/{name}/sign-out", dependencies=[Depends(csrf_protect)])
+def sign_out_everywhere(request: Request, name: str, officer: Officer = Depends(supervisor)) -> Response:
+    t = translator(language_of(request))
+    try:
+        with session_scope(console_of(request).engine) as db:
+            ended = accounts.sign_out_everywhere(db, name, actor=officer.name)
+        flash(request, t("signed_out_everywhere_flash", name=name, count=ended))
+    except IntakeError as exc:
+        flash(request, t("error", message=str(exc)), "error")
+    return redirect("/officers")
 
 
 def _role(value: str) -> OfficerRole:

@@ -2,21 +2,19 @@
 
 from __future__ import annotations
 
+from functools import partial
 from urllib.parse import urlparse
 
+import anyio
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import Response
 
-from console.auth import (
-    NotSignedIn,
-    csrf_protect,
-    end_session,
-    signed_in,
-    start_session,
-)
-from console.i18n import LANGUAGES
+from console.auth import NotSignedIn, csrf_protect, signed_in
+from console.guard import SignInGuard
+from console.i18n import translator
 from console.officers import SignInRefused, authenticate
-from console.web import console_of, redirect, render
+from console.sessions import client_address, end_session, open_session
+from console.web import console_of, language_of, redirect, render, set_language
 from core.db import session_scope
 from core.models import Officer
 
@@ -39,30 +37,62 @@ def sign_in_page(request: Request) -> Response:
 
 
 @router.post("/sign-in", dependencies=[Depends(csrf_protect)])
-def sign_in(request: Request, name: str = Form(""), password: str = Form("")) -> Response:
+async def sign_in(request: Request, name: str = Form(""), password: str = Form("")) -> Response:
+    """Rate limits first; then the check in a worker thread of the sign-ins' own (waiting costs no thread)."""
+    guard: SignInGuard = request.app.state.sign_in_guard
+    address = client_address(request)
+    wait = guard.admit(address, name)
+    if wait is not None:
+        other = "en" if language_of(request) == "fr" else "fr"
+        return render(
+            request,
+            "sign_in.html",
+            None,
+            status_code=429,
+            headers={"Retry-After": str(wait)},
+            too_many=True,
+            retry_after=wait,
+            other_lang=other,
+            other_t=translator(other),
+            name=name,
+        )
+    refused = await anyio.to_thread.run_sync(partial(_sign_in, request, name, password, guard, address), limiter=guard.threads)
+    if refused:
+        return render(request, "sign_in.html", None, status_code=401, error="sign_in_refused", name=name)
+    return redirect("/queue")
+
+
+def _sign_in(request: Request, name: str, password: str, guard: SignInGuard, address: str | None) -> bool:
+    """True when refused: whatever the reason (kept in the log and audit trail), the page is the same."""
     console = console_of(request)
     settings = console.settings.console
+    try:
+        officer = authenticate(
+            console.engine,
+            name,
+            password,
+            max_failures=settings.max_failed_sign_ins,
+            lockout_minutes=settings.lockout_minutes,
+            checks=guard.checks,
+            address=address,
+        )
+    except SignInRefused:
+        return True
     with session_scope(console.engine) as db:
-        try:
-            officer = authenticate(db, name, password, max_failures=settings.max_failed_sign_ins, lockout_minutes=settings.lockout_minutes)
-        except SignInRefused as refused:
-            error = refused.reason  # the failure count is committed with the session
-        else:
-            start_session(request, officer)
-            return redirect("/queue")
-    return render(request, "sign_in.html", None, status_code=401, error=error, name=name)
+        open_session(db, officer, request)
+    return False
 
 
 @router.post("/sign-out", dependencies=[Depends(csrf_protect)])
 def sign_out(request: Request) -> Response:
-    end_session(request)
+    with session_scope(console_of(request).engine) as db:
+        end_session(db, request)
     return redirect("/sign-in")
 
 
 @router.post("/language", dependencies=[Depends(csrf_protect)])
 def switch_language(request: Request, lang: str = Form("en"), back: str = Form("/queue")) -> Response:
-    if lang in LANGUAGES:
-        request.session["lang"] = lang
+    set_language(request, lang)  # the language cookie only: a session's life is its own
     return redirect(_local(back))
 
 

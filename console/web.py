@@ -14,6 +14,7 @@ from sqlalchemy.engine import Engine
 from console.auth import CSRF_FIELD, csrf_token
 from console.i18n import LANGUAGES, translator
 from console.officers import has_role
+from console.sessions import cookies_of
 from core.blobs import BlobStore
 from core.enums import OfficerRole
 from core.models import Officer
@@ -38,21 +39,33 @@ def console_of(request: Request) -> Console:
 
 
 def language_of(request: Request) -> str:
-    language = request.session.get("lang")
+    cookies = cookies_of(request)
+    language = cookies.new_language or cookies.language
     return language if language in LANGUAGES else "en"
 
 
+def set_language(request: Request, language: str) -> None:
+    """The language cookie only: the session cookie is left as it is."""
+    if language in LANGUAGES:
+        cookies_of(request).new_language = language
+
+
 def flash(request: Request, text: str, kind: str = "info") -> None:
-    request.session.setdefault("flash", []).append({"kind": kind, "text": text})
+    """A message for the next page shown (it travels in a signed cookie of its own)."""
+    cookies_of(request).new_flashes.append({"kind": kind, "text": text})
 
 
 def redirect(url: str) -> RedirectResponse:
     return RedirectResponse(url, status_code=303)
 
 
-def render(request: Request, template: str, officer: Officer | None, status_code: int = 200, **context: Any) -> HTMLResponse:
+def render(
+    request: Request, template: str, officer: Officer | None, status_code: int = 200, headers: dict[str, str] | None = None, **context: Any
+) -> HTMLResponse:
     language = language_of(request)
-    messages = request.session.pop("flash", [])
+    cookies = cookies_of(request)
+    messages = [*cookies.flashes, *cookies.new_flashes]
+    cookies.flashes, cookies.new_flashes, cookies.flashes_shown = [], [], True
     return TEMPLATES.TemplateResponse(
         request,
         template,
@@ -69,4 +82,5 @@ def render(request: Request, template: str, officer: Officer | None, status_code
             **context,
         },
         status_code=status_code,
+        headers=headers,
     )

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import enum
 import secrets
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
@@ -105,6 +105,8 @@ class InboundMessage(SQLModel, table=True):
     processed_at: datetime | None = None
     # the signal that decided the message's kind (a header, a report type, a sender), for the officer
     classified_by: str | None = None
+    # the language the message is written in (en | fr), when its headers or text say: answers lead with it
+    language: str | None = Field(default=None, max_length=8)
     # correspondence: an officer closes it once answered or dealt with
     closed_at: datetime | None = None
     closed_by: str | None = None
@@ -419,6 +421,13 @@ class Officer(SQLModel, table=True):
     last_sign_in_at: datetime | None = None
     created_at: datetime = Field(default_factory=utcnow)
 
+    def is_locked(self, now: datetime | None = None) -> bool:
+        """Locked after too many failed sign-ins, until locked_until (or a supervisor unlocks it)."""
+        return self.locked_until is not None and self.locked_until > (now or utcnow())
+
+    def clear_failures(self) -> None:
+        self.failed_sign_ins, self.locked_until = 0, None
+
 
 class ConsoleSession(SQLModel, table=True):
     """One signed-in console session: the cookie carries only its random id (signed)."""
@@ -432,6 +441,24 @@ class ConsoleSession(SQLModel, table=True):
     user_agent: str | None = None
     revoked_at: datetime | None = None
     revoked_reason: str | None = None
+
+    @property
+    def active(self) -> bool:
+        return self.revoked_at is None
+
+    def expiry(self, now: datetime, *, idle: timedelta, absolute: timedelta) -> str | None:
+        """Why this session no longer holds ("revoked", "expired": signed in too long ago, "idle"), or None."""
+        if self.revoked_at is not None:
+            return "revoked"
+        if now - self.created_at >= absolute:
+            return "expired"
+        if now - self.last_seen_at >= idle:
+            return "idle"
+        return None
+
+    def revoke(self, now: datetime, reason: str) -> None:
+        if self.revoked_at is None:
+            self.revoked_at, self.revoked_reason = now, reason
 
 
 class ReasonText(SQLModel, table=True):

@@ -21,7 +21,13 @@ from pydantic import (
 from core.errors import SettingsError
 
 ENV_PREFIX = "CERS_"
-SECRET_KEYS = {("mailbox", "password"), ("mailbox", "oauth_client_secret"), ("smtp", "password"), ("console", "secret_key")}
+SECRET_KEYS = {
+    ("mailbox", "password"),
+    ("mailbox", "oauth_client_secret"),
+    ("smtp", "password"),
+    ("console", "secret_key"),
+    ("monitor", "metrics_token"),
+}
 
 
 class _Section(BaseModel):
@@ -97,6 +103,9 @@ class MonitorSettings(_Section):
     failed_notice_window_hours: float = Field(24, gt=0)
     alert_to: str = ""
     alert_period_minutes: float = Field(60, gt=0)
+    # /metrics answers only `Authorization: Bearer <token>` when set; from the environment only
+    # (CERS_MONITOR__METRICS_TOKEN). Empty: /metrics is open.
+    metrics_token: SecretStr = SecretStr("")
 
 
 class DatabaseSettings(_Section):
@@ -138,13 +147,45 @@ class ConsoleSettings(_Section):
     port: int = Field(8080, ge=1, le=65535)
     # signs the session cookies; from the environment only (CERS_CONSOLE__SECRET_KEY)
     secret_key: SecretStr = SecretStr("")
-    session_hours: float = Field(8, gt=0)
-    secure_cookies: bool = False
+    session_hours: float = Field(8, gt=0)  # absolute: a session ends this long after its sign-in
+    session_idle_minutes: float = Field(30, gt=0)
+    secure_cookies: bool = True  # off only with `cers-intake console --development`
     max_failed_sign_ins: int = Field(5, ge=1)
     lockout_minutes: float = Field(15, gt=0)
+    # sign-in attempts allowed per client address and per account name (limits' notation, e.g. "10/minute;50/hour")
+    sign_in_limit_per_address: str = "30/minute"
+    sign_in_limit_per_name: str = "10/minute"
+    # Argon2 checks run at once at most (each takes 64 MiB); the others wait their turn
+    parallel_password_checks: int = Field(2, ge=1, le=64)
+    # addresses of the TLS proxy in front of the console, whose X-Forwarded-For/-Proto are believed
+    trusted_proxies: str = ""
     trusted_user_header: str = ""
     claim_minutes: float = Field(30, gt=0)
     page_size: int = Field(50, ge=1, le=500)
+
+    @field_validator("sign_in_limit_per_address", "sign_in_limit_per_name")
+    @classmethod
+    def _rate_limit(cls, value: str) -> str:
+        from limits import parse_many
+
+        try:
+            parse_many(value)
+        except ValueError:
+            raise ValueError(f"{value!r} is not a rate limit such as '10/minute' or '10/minute;50/hour'") from None
+        return value
+
+
+class NoticeSettings(_Section):
+    """How every notice is signed: the programme, who to contact, where the portal and its guide are."""
+
+    contact_en: str = "Questions: reply to this message, or call the CBSA Border Information Service at 1-800-461-9999."
+    contact_fr: str = (
+        "Questions\u00a0: répondez à ce message ou appelez le Service d'information sur la frontière de l'ASFC au 1-800-461-9999."
+    )
+    portal_url: str = "https://www.cbsa-asfc.gc.ca/services/export/cers-scde/menu-eng.html"
+    portal_url_fr: str = "https://www.cbsa-asfc.gc.ca/services/export/cers-scde/menu-fra.html"
+    user_guide_url: str = "https://www.cbsa-asfc.gc.ca/services/export/cers-scde/guide-eng.html"
+    user_guide_url_fr: str = "https://www.cbsa-asfc.gc.ca/services/export/cers-scde/guide-fra.html"
 
 
 class LoggingSettings(_Section):
@@ -164,6 +205,7 @@ class Settings(_Section):
     validation: ValidationSettings = ValidationSettings()
     decisions: DecisionSettings = DecisionSettings()
     console: ConsoleSettings = ConsoleSettings()
+    notices: NoticeSettings = NoticeSettings()
     logging: LoggingSettings = LoggingSettings()
 
     @model_validator(mode="after")

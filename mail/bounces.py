@@ -11,8 +11,17 @@ MESSAGE_ID = re.compile(r"<[^<>@\s]+@[^<>@\s]+>")
 HEADER_PARTS = ("message/rfc822", "text/rfc822-headers", "message/rfc822-headers")
 
 
+NOT_FAILURES = ("message/disposition-notification", "message/feedback-report")
+
+
 def bounced_message_ids(message: Message) -> list[str]:
-    """Message-IDs of the returned message, from its attached headers, else any found in the text."""
+    """Message-IDs of the returned message, from its attached headers, else any found in the text.
+
+    Only a failure returns them: a delay warning or a relayed/delivered report (a DSN whose every
+    Action is not `failed`), a read receipt (RFC 8098) and a feedback report (RFC 5965) return none.
+    """
+    if not is_failure(message):
+        return []
     found: list[str] = []
     for part in message.walk():
         if part.get_content_type() in HEADER_PARTS:
@@ -25,6 +34,25 @@ def bounced_message_ids(message: Message) -> list[str]:
             if isinstance(payload, bytes):
                 found += MESSAGE_ID.findall(payload.decode("utf-8", errors="replace"))
     return _unique(found)
+
+
+def is_failure(message: Message) -> bool:
+    """Whether the report says a delivery failed (a report with no delivery-status part is judged by its kind)."""
+    actions: list[str] = []
+    for part in message.walk():
+        kind = part.get_content_type()
+        if kind in NOT_FAILURES:
+            return False
+        if kind in ("message/delivery-status", "message/global-delivery-status"):
+            actions += [a.lower() for a in re.findall(r"^Action:\s*(\S+)", _text(part), re.MULTILINE | re.IGNORECASE)]
+    return not actions or "failed" in actions
+
+
+def _text(part: Message) -> str:
+    payload = part.get_payload()
+    if isinstance(payload, list):  # the email package parses a delivery-status into header blocks
+        return "\n\n".join(block.as_string() for block in payload if isinstance(block, Message))
+    return str(payload)
 
 
 def diagnostic(message: Message) -> str:

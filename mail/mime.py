@@ -83,9 +83,18 @@ def find_pdfs(message: Message) -> list[PdfAttachment]:
             continue
         if data.startswith(TNEF_MAGIC):
             found.extend(pdfs_in_tnef(data))
-        elif is_pdf(data):
+        elif is_pdf(data) or (not data.strip() and _declared_pdf(part)):
+            # an empty part declared as a PDF is an unreadable PDF attachment, not no attachment at all
             found.append(PdfAttachment(filename=_filename(part), data=data))
     return found
+
+
+def _declared_pdf(part: Message) -> bool:
+    """Whether the part says it is a PDF: its type, or a file name ending in .pdf."""
+    if part.get_content_type() in ("application/pdf", "application/x-pdf", "application/acrobat"):
+        return True
+    name = _filename(part) or str(part.get_param("name", "") or "")
+    return name.strip().lower().endswith(".pdf")
 
 
 def is_pdf(data: bytes) -> bool:
@@ -119,11 +128,9 @@ def decode_header_text(value: str | None) -> str | None:
     if value is None:
         return None
     try:
-        parts = email.header.decode_header(value)
-        text = "".join(
-            chunk.decode(charset or "ascii", errors="replace") if isinstance(chunk, bytes) else chunk for chunk, charset in parts
-        )
-    except (LookupError, ValueError):
+        # make_header keeps the space between an encoded word and plain text (a plain join loses it)
+        text = str(email.header.make_header(email.header.decode_header(value)))
+    except (LookupError, ValueError, UnicodeDecodeError):
         text = value
     return " ".join(text.split()) or None
 

@@ -10,16 +10,28 @@ from sqlmodel import Session
 
 from core.enums import NoticeKind
 from core.models import InboundMessage, Notice, utcnow
-from core.settings import SmtpSettings
+from core.settings import NoticeSettings, SmtpSettings
 from outbox.render import RenderedText, render_bilingual
 
 REDACTED = "[not kept after sending / non conservé après l'envoi]"
+# RFC 3834: an answer to a message is auto-replied; a notice nobody's message asked for is
+# auto-generated; an officer's own written words are neither (a person wrote them).
+AUTO_SUBMITTED: dict[NoticeKind, str | None] = {
+    NoticeKind.activation: "auto-generated",
+    NoticeKind.association_confirmation: "auto-generated",
+    NoticeKind.email_replaced: "auto-generated",
+    NoticeKind.alert: "auto-generated",
+    NoticeKind.correspondence_reply: None,
+    NoticeKind.officer_request: None,
+    NoticeKind.rejection: None,
+}
 
 
 def queue_notice(
     session: Session,
     smtp: SmtpSettings,
     *,
+    notices: NoticeSettings | None = None,
     kind: NoticeKind,
     to: str,
     language: str,
@@ -31,11 +43,13 @@ def queue_notice(
     """Render and store a notice; the sender sends it later. Secrets are kept only until it is sent."""
     domain = smtp.from_address.rpartition("@")[2] or "localhost"
     message_id = make_msgid(idstring="cers", domain=domain)
-    raw, subject = _build(smtp, kind, to, language, context, in_reply_to, message_id)
+    # a thread only to a message the recipient has seen: their own
+    thread = in_reply_to if in_reply_to is not None and (in_reply_to.sender or "").lower() == to.lower() else None
+    raw, subject = _build(smtp, notices, kind, to, language, context, thread, message_id)
     redacted = None
     if secret_keys:
         hidden = {**context, **{key: REDACTED for key in secret_keys}}
-        redacted, subject = _build(smtp, kind, to, language, hidden, in_reply_to, message_id)
+        redacted, subject = _build(smtp, notices, kind, to, language, hidden, thread, message_id)
     notice = Notice(
         kind=kind,
         application_id=application_id,
@@ -53,6 +67,7 @@ def queue_notice(
 
 def _build(
     smtp: SmtpSettings,
+    notices: NoticeSettings | None,
     kind: NoticeKind,
     to: str,
     language: str,
@@ -60,14 +75,16 @@ def _build(
     in_reply_to: InboundMessage | None,
     message_id: str,
 ) -> tuple[bytes, str]:
-    rendered = render_bilingual(kind, language, context)
+    rendered = render_bilingual(kind, language, context, notices)
     message = EmailMessage()
     message["From"] = formataddr((smtp.from_name, smtp.from_address))
     message["To"] = to
     message["Subject"] = rendered.subject
     message["Date"] = format_datetime(utcnow())
     message["Message-ID"] = message_id
-    message["Auto-Submitted"] = "auto-replied"
+    auto_submitted = AUTO_SUBMITTED.get(kind, "auto-replied")
+    if auto_submitted:
+        message["Auto-Submitted"] = auto_submitted
     if in_reply_to is not None and in_reply_to.message_id:
         message["In-Reply-To"] = in_reply_to.message_id
         references = f"{in_reply_to.references or ''} {in_reply_to.message_id}".strip()

@@ -8,12 +8,14 @@ from typing import Any
 
 import jinja2.meta
 
-from core.settings import SmtpSettings
-from outbox.compose import set_bilingual_body
+from core.enums import NoticeKind
+from core.settings import NoticeSettings, SmtpSettings
+from outbox.compose import AUTO_SUBMITTED, set_bilingual_body
 from outbox.render import (
     LANGUAGES,
     TEMPLATES,
     UnknownKind,
+    elided_de,
     known_kinds,
     render_bilingual,
 )
@@ -24,13 +26,14 @@ SAMPLE_CONTEXT: dict[str, Any] = {
     "authorization_id": "AB1234",
     "activation_code": "SAMPLE-CODE-0000",
     "expires_on": "2027-02-24",
+    "due_on": "2026-12-04",
     "exporter_business_number": "123456782RM0001",
     "provider_business_number": "987654321RM0001",
-    "reason": "The business number does not match the legal name.",
-    "message": "Please send a copy of your export permit.",
+    "reason_en": "The business number does not match the legal name.",
+    "reason_fr": "Le numéro d'entreprise ne correspond pas à la dénomination sociale.",
+    "message_en": "Please send a copy of your export permit.",
+    "message_fr": "Veuillez envoyer une copie de votre licence d'exportation.",
     "filename": "formulaire.pdf",
-    "reason_en": "the file is not a PDF form",
-    "reason_fr": "le fichier n'est pas un formulaire PDF",
     "pdfs_total": 12,
     "pdfs_read": 10,
     "pdfs_not_read": 2,
@@ -53,6 +56,7 @@ def sample_context(kind: str) -> dict[str, Any]:
     """SAMPLE_CONTEXT, plus a visible placeholder for any variable a template uses that it lacks."""
     context = dict(SAMPLE_CONTEXT)
     env = jinja2.Environment()  # noqa: S701 - only parsed for its variable names, never rendered
+    env.filters["elided_de"] = elided_de
     for language in LANGUAGES:
         for path in TEMPLATES.glob(f"{kind}.{language}.*.j2"):
             for name in jinja2.meta.find_undeclared_variables(env.parse(path.read_text(encoding="utf-8"))):
@@ -60,18 +64,20 @@ def sample_context(kind: str) -> dict[str, Any]:
     return context
 
 
-def preview_message(kind: str, language: str, smtp: SmtpSettings) -> EmailMessage:
+def preview_message(kind: str, language: str, smtp: SmtpSettings, notices: NoticeSettings | None = None) -> EmailMessage:
     """The message as it would be stored, with sample values; UnknownKind or ValueError for bad input."""
     if kind not in known_kinds():
         raise UnknownKind(kind)
     if language not in LANGUAGES:
         raise ValueError(f"unknown language {language!r}; known: {', '.join(LANGUAGES)}")
-    rendered = render_bilingual(kind, language, sample_context(kind))
+    rendered = render_bilingual(kind, language, sample_context(kind), notices)
     message = EmailMessage()
     message["From"] = formataddr((smtp.from_name, smtp.from_address))
     message["To"] = "applicant@example.ca"
     message["Subject"] = rendered.subject
-    message["Auto-Submitted"] = "auto-replied"
+    auto_submitted = AUTO_SUBMITTED.get(NoticeKind(kind), "auto-replied")
+    if auto_submitted:
+        message["Auto-Submitted"] = auto_submitted
     set_bilingual_body(message, rendered, language)
     return message
 

@@ -7,13 +7,17 @@ printed form, read by label anchors), and none (a scanned page: recognised, neve
 
 from __future__ import annotations
 
+import io
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from pypdf import PdfReader
+
 from core.enums import ReadMethod
 from parsers import acroform, textlayer, xfa
+from parsers.errors import DamagedPdf, EncryptedPdf
 from parsers.form import (
     BLANK_FORM,
     NO_FORM,
@@ -29,6 +33,7 @@ from parsers.profiles import FieldSpec, Profile, all_profiles
 DEFAULT_MAX_PAGES = 50
 OFF_STATES = {"", "off", "no", "false", "0"}
 OWN_FORM_NUMBER = "BSF831"
+EOF_MARKER = b"%%EOF"
 MIN_TEXT_CHARS = 20  # fewer characters than this on every page, with images: a scan
 
 
@@ -47,8 +52,59 @@ class Reading:
 
 
 def parse_pdf(data: bytes, *, max_pages: int = DEFAULT_MAX_PAGES) -> ParseResult:
-    """A Bsf831Form or NotAForm; a parsers.errors error (a FormError) when the bytes cannot be read."""
+    """A Bsf831Form or NotAForm; a parsers.errors error (a FormError) when the bytes cannot be read.
+
+    An empty or truncated file is unreadable at once. A file pypdf cannot read is tried once more
+    after qpdf (pikepdf) has repaired it. An encrypted file is never called a scan.
+    """
+    if not data.strip():
+        raise DamagedPdf("the file is empty")
+    if EOF_MARKER not in data:
+        raise DamagedPdf("the file cannot be read as a PDF: it is truncated (no end-of-file marker)")
+    try:
+        return _parse(data, max_pages)
+    except DamagedPdf as damaged:
+        repaired = repair(data)
+        if repaired is None:
+            raise
+        try:
+            return _parse(repaired, max_pages)
+        except DamagedPdf:
+            raise damaged from None
+
+
+def repair(data: bytes) -> bytes | None:
+    """The file rewritten by qpdf (pikepdf), which rebuilds broken cross-reference tables; None when qpdf cannot open it.
+
+    A file qpdf opens only with a password raises EncryptedPdf.
+    """
+    import pikepdf  # only for the rare broken file: readers that never repair do not load qpdf
+
+    try:
+        with pikepdf.open(io.BytesIO(data)) as pdf:
+            out = io.BytesIO()
+            pdf.save(out)
+            return out.getvalue()
+    except pikepdf.PasswordError as exc:
+        raise EncryptedPdf("the PDF is protected by a password") from exc
+    except Exception:  # noqa: BLE001 - qpdf failing to repair leaves the first verdict standing
+        return None
+
+
+def _parse(data: bytes, max_pages: int) -> ParseResult:
     reader = open_pdf(data, max_pages)
+    if not reader.is_encrypted:
+        return _read_reader(reader)
+    try:
+        result = _read_reader(reader)
+    except DamagedPdf as exc:  # decrypted with the empty password, yet unreadable: the key is wrong (no /ID)
+        raise EncryptedPdf("the PDF is encrypted and could not be read without its password") from exc
+    if isinstance(result, Bsf831Form) and result.method == ReadMethod.none:
+        raise EncryptedPdf("the PDF is encrypted: its pages could not be read as text or form fields")
+    return result
+
+
+def _read_reader(reader: PdfReader) -> ParseResult:
     made_by = producer(reader)
     pages = len(reader.pages)
     fields = acroform.read_fields(reader)

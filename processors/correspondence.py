@@ -14,6 +14,7 @@ from core.models import InboundMessage, Notice, utcnow
 from core.settings import Settings
 from outbox.compose import queue_notice
 from processors import states
+from processors.decisions import bilingual_text
 from processors.mail_view import inbound_view
 
 log = structlog.get_logger("correspondence")
@@ -36,14 +37,12 @@ def correspondence_detail(session: Session, blobs: BlobStore, item_id: int) -> d
     return detail
 
 
-def reply(session: Session, settings: Settings, item_id: int, *, officer: str, message: str) -> Notice:
-    """Queue an officer's answer to the sender, threaded to their message."""
+def reply(session: Session, settings: Settings, item_id: int, *, officer: str, message: str, message_fr: str = "") -> Notice:
+    """Queue an officer's answer to the sender in both languages (theirs first), threaded to their message."""
     row = _correspondence(session, item_id)
-    text = message.strip()
     if not officer.strip():
         raise DecisionError("an officer name is required")
-    if not text:
-        raise DecisionError("a message is required")
+    en, fr = bilingual_text(message, message_fr, "a message")
     to = row.reply_to or row.sender
     if not to:
         raise DecisionError(f"correspondence {item_id} has no address to answer")
@@ -52,8 +51,9 @@ def reply(session: Session, settings: Settings, item_id: int, *, officer: str, m
         settings.smtp,
         kind=NoticeKind.correspondence_reply,
         to=to,
-        language="en",
-        context={"message": text, "subject": row.subject or ""},
+        language=row.language or "en",
+        context={"message_en": en, "message_fr": fr, "subject": row.subject or ""},
+        notices=settings.notices,
         in_reply_to=row,
     )
     states.record(session, None, actor=officer, action="correspondence_reply", detail=f"message row {item_id}, notice {notice.id}")

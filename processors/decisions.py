@@ -118,6 +118,7 @@ def _tell_replaced_address(
     queue_notice(
         session,
         settings.smtp,
+        notices=settings.notices,
         kind=NoticeKind.email_replaced,
         to=old,
         language=application.language,
@@ -126,23 +127,26 @@ def _tell_replaced_address(
     )
 
 
-def reject(session: Session, settings: Settings, application_id: int, *, officer: str, reason: str) -> None:
+def reject(session: Session, settings: Settings, application_id: int, *, officer: str, reason: str, reason_fr: str = "") -> None:
+    """Refuse the application; the applicant reads the officer's reason in both languages."""
     application = _decidable(session, application_id, officer)
-    reason = _required_text(reason, "a reason")
-    states.move(session, application, AppState.rejected, actor=officer, action="reject", detail=reason)
-    session.add(Decision(application_id=application_id, officer=officer, action=DecisionAction.reject, reason=reason))
+    en, fr = bilingual_text(reason, reason_fr, "a reason")
+    states.move(session, application, AppState.rejected, actor=officer, action="reject", detail=stored_text(en, fr))
+    session.add(Decision(application_id=application_id, officer=officer, action=DecisionAction.reject, reason=stored_text(en, fr)))
     application.claim_until = None
-    _notify_sender(session, settings, application, NoticeKind.rejection, {"reason": reason})
+    _notify_sender(session, settings, application, NoticeKind.rejection, {"reason_en": en, "reason_fr": fr})
     log.info("application rejected", application_id=application_id, officer=officer)
 
 
-def request_info(session: Session, settings: Settings, application_id: int, *, officer: str, message: str) -> None:
+def request_info(session: Session, settings: Settings, application_id: int, *, officer: str, message: str, message_fr: str = "") -> None:
+    """Ask the applicant for more, in both languages; the application goes back to needs_info."""
     application = _decidable(session, application_id, officer)
-    message = _required_text(message, "a message")
-    states.move(session, application, AppState.needs_info, actor=officer, action="request_info", detail=message)
-    session.add(Decision(application_id=application_id, officer=officer, action=DecisionAction.request_info, reason=message))
+    en, fr = bilingual_text(message, message_fr, "a message")
+    text = stored_text(en, fr)
+    states.move(session, application, AppState.needs_info, actor=officer, action="request_info", detail=text)
+    session.add(Decision(application_id=application_id, officer=officer, action=DecisionAction.request_info, reason=text))
     application.claim_until = None
-    _notify_sender(session, settings, application, NoticeKind.officer_request, {"message": message})
+    _notify_sender(session, settings, application, NoticeKind.officer_request, {"message_en": en, "message_fr": fr})
     log.info("information requested", application_id=application_id, officer=officer)
 
 
@@ -157,6 +161,18 @@ def _decidable(session: Session, application_id: int, officer: str) -> Applicati
     if holder is not None and holder != officer:
         raise DecisionError(f"application {application_id} is claimed by {holder}: only they can decide it until the claim ends")
     return application
+
+
+def bilingual_text(en: str, fr: str, what: str) -> tuple[str, str]:
+    """An officer's text for an applicant, in English and French: refused when either is missing."""
+    en, fr = _required_text(en, what), fr.strip()
+    if not fr:
+        raise DecisionError(f"{what} in French is required too: applicants read every notice in both official languages")
+    return en, fr
+
+
+def stored_text(en: str, fr: str) -> str:
+    return f"{en}\n---\n{fr}"
 
 
 def _required_text(text: str, what: str) -> str:
@@ -215,6 +231,7 @@ def _associate(session: Session, settings: Settings, application: Application, o
         queue_notice(
             session,
             settings.smtp,
+            notices=settings.notices,
             kind=NoticeKind.association_confirmation,
             to=application.sender,
             language=application.language,
@@ -232,6 +249,7 @@ def _notify_sender(session: Session, settings: Settings, application: Applicatio
     queue_notice(
         session,
         settings.smtp,
+        notices=settings.notices,
         kind=kind,
         to=application.sender,
         language=application.language,
@@ -366,6 +384,7 @@ def _queue_activation(
     queue_notice(
         session,
         settings.smtp,
+        notices=settings.notices,
         kind=NoticeKind.activation,
         to=code_address(session, application),
         language=application.language,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import structlog
 from sqlalchemy.engine import Engine
@@ -30,10 +30,11 @@ from core.models import (
     utcnow,
 )
 from core.settings import Settings
-from mail.classify import classify, wants_no_auto_reply
+from mail.classify import classify_message, no_reply_reason
+from mail.language import message_language
 from mail.mime import ParsedMessage, PdfAttachment, find_pdfs, parse_message
 from outbox.compose import queue_notice
-from parsers.errors import EncryptedPdf, LimitExceeded, ParserFault
+from parsers.errors import DamagedPdf, EncryptedPdf, LimitExceeded, ParserFault
 from parsers.form import Bsf831Form, NotAForm
 from parsers.sandbox import Limits, parse_sandboxed
 from processors import continuity, message_claims, states
@@ -65,6 +66,7 @@ class Reading:
     parsed: ParsedMessage
     kind: MessageKind
     pdfs: list[tuple[PdfAttachment, str, Bsf831Form | NotAForm | FormError]]  # attachment, its blob, what it read as
+    classified_by: str = ""  # the signal that decided the kind (mail.classify.Verdict.signal)
 
 
 def process_received(
@@ -134,24 +136,31 @@ def read_message(settings: Settings, blobs: BlobStore, digest: str) -> Reading:
     """Parse the archived message and read each PDF it carries (each in the parse sandbox)."""
     parsed = parse_message(blobs.get(digest, ".eml"))
     pdfs = find_pdfs(parsed.message)
-    kind = classify(parsed, has_pdf=bool(pdfs))
-    if kind != MessageKind.form:
-        return Reading(parsed, kind, [])
+    verdict = classify_message(parsed, has_pdf=bool(pdfs))
+    if not pdfs or verdict.structural:  # a report's PDFs belong to the message it returns: never read
+        return Reading(parsed, verdict.kind, [], verdict.signal)
     # bounded work per message: only the first max_pdfs_per_message are read (process_message tells the sender)
-    first = pdfs[: settings.processing.max_pdfs_per_message]
-    return Reading(parsed, kind, [(pdf, blobs.put(pdf.data, ".pdf"), _read(pdf.data, settings)) for pdf in first])
+    results = [(pdf, _read(pdf.data, settings)) for pdf in pdfs[: settings.processing.max_pdfs_per_message]]
+    if verdict.kind != MessageKind.form:
+        if not any(isinstance(result, Bsf831Form) for _, result in results):
+            return Reading(parsed, verdict.kind, [], f"{verdict.signal}; its PDFs hold no BSF831")
+        # a BSF831 is processed whatever the headers say; its answers obey the same signal (_answer)
+        verdict = replace(verdict, kind=MessageKind.form, signal=f"a BSF831 attached; answers withheld: {verdict.signal}")
+    return Reading(parsed, verdict.kind, [(pdf, blobs.put(pdf.data, ".pdf"), result) for pdf, result in results], verdict.signal)
 
 
 def process_message(session: Session, settings: Settings, row: InboundMessage, reading: Reading) -> None:
     """Store what was read from the message and queue its answer, in the caller's transaction."""
-    row.kind = reading.kind
+    row.kind, row.classified_by = reading.kind, reading.classified_by or None
+    log.info("message classified", message_row=row.id, kind=row.kind.value, classified_by=row.classified_by)
+    row.language = message_language(reading.parsed.message, reading.parsed.subject)
     if row.kind == MessageKind.bounce:
         link_bounce(session, row, reading.parsed.message)
     if row.kind in ROBOTS:
         log.info("robot mail recorded, not answered", message_row=row.id, kind=row.kind.value)
         return
     if row.kind == MessageKind.correspondence:
-        _answer(session, settings, reading.parsed, row, NoticeKind.correspondence_acknowledgment, "en", {})
+        _answer(session, settings, reading.parsed, row, NoticeKind.correspondence_acknowledgment, row.language or "en", {})
         return
     limit = settings.processing.max_pdfs_per_message
     # read_message read at most `limit`: only a message at the limit may have had more (walked again only then)
@@ -162,7 +171,7 @@ def process_message(session: Session, settings: Settings, row: InboundMessage, r
         states.record(session, None, actor=SYSTEM, action="pdfs_not_read", detail=detail)
         log.warning("PDFs over the per-message limit not read", message_row=row.id, pdfs=total, read=read)
         forms = [result for _, _, result in reading.pdfs if isinstance(result, Bsf831Form)]
-        language = forms[0].language if forms and forms[0].language in ("en", "fr") else "en"
+        language = forms[0].language if forms and forms[0].language in ("en", "fr") else row.language or "en"
         context = {"pdfs_total": total, "pdfs_read": read, "pdfs_not_read": unread}
         # queued before the answers to each form, so the daily limit on automatic replies never drops it
         _answer(session, settings, reading.parsed, row, NoticeKind.pdfs_not_read, language, context)
@@ -199,21 +208,34 @@ def _store_pdf(
         states.record(session, None, actor=SYSTEM, action="quarantine_attachment", detail=detail)
         log.warning("attachment quarantined", message_row=row.id, reason=str(result))
     else:
+        # the technical reason stays on the submission for the officer; the notice says it plainly
         submission.status, submission.error, kind = SubmissionStatus.unreadable, str(result), NoticeKind.unreadable_form
-        context |= {"reason_en": submission.error, "reason_fr": DAMAGED_FR}
+        context |= dict(zip(("reason_en", "reason_fr"), unreadable_reason(pdf.data), strict=True))
     session.add(submission)
     log.info("attachment is not a readable BSF831", message_row=row.id, status=submission.status)
-    _answer(session, settings, parsed, row, kind, "en", context)
+    _answer(session, settings, parsed, row, kind, row.language or "en", context)
 
 
 UNSAFE_FR = "le fichier est trop volumineux ou trop complexe pour être lu en toute sécurité."
 DAMAGED_FR = "le fichier PDF est endommagé ou illisible."
+EMPTY = ("the file is empty (0 bytes).", "le fichier est vide (0 octet).")
+TRUNCATED = ("the file is incomplete: it was cut off before its end.", "le fichier est incomplet : il a été coupé avant sa fin.")
+DAMAGED = ("the PDF file is damaged and could not be opened, even after an attempt to repair it.", DAMAGED_FR)
+
+
+def unreadable_reason(data: bytes) -> tuple[str, str]:
+    """The unreadable notice's reason as a plain sentence in each language (never an exception's name)."""
+    if not data.strip():
+        return EMPTY
+    return DAMAGED if b"%%EOF" in data else TRUNCATED
 
 
 def _read(data: bytes, settings: Settings) -> Bsf831Form | NotAForm | FormError:
     """The parsed form, NotAForm, or the typed reason the PDF could not be read (parsed in a sandbox)."""
     if len(data) > settings.processing.max_pdf_bytes:
         return LimitExceeded(f"the file is larger than {settings.processing.max_pdf_bytes} bytes")
+    if not data.strip():  # an empty attachment declared as a PDF: nothing for the sandbox to read
+        return DamagedPdf("the attachment is empty (0 bytes)")
     try:
         return parse_sandboxed(data, Limits(**settings.parsing.model_dump()))
     except FormError as exc:
@@ -325,17 +347,24 @@ def _answer(
     if not to:
         log.warning("no address to answer", message_row=row.id, kind=kind)
         return
-    if wants_no_auto_reply(parsed):
-        states.record(
-            session, application_id, actor=SYSTEM, action="reply_suppressed", detail=f"{kind}: the sender asked for no automatic reply"
-        )
+    withheld = no_reply_reason(parsed)
+    if withheld:
+        states.record(session, application_id, actor=SYSTEM, action="reply_suppressed", detail=f"{kind}: {withheld}")
         return
     if not under_daily_limit(session, to, settings.processing.max_auto_replies_per_day):
         log.warning("daily automatic reply limit reached", message_row=row.id, kind=kind)
         states.record(session, application_id, actor=SYSTEM, action="reply_limited", detail=f"{kind}: daily limit for this address reached")
         return
     queue_notice(
-        session, settings.smtp, kind=kind, to=to, language=language, context=context, application_id=application_id, in_reply_to=row
+        session,
+        settings.smtp,
+        notices=settings.notices,
+        kind=kind,
+        to=to,
+        language=language,
+        context=context,
+        application_id=application_id,
+        in_reply_to=row,
     )
 
 

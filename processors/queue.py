@@ -43,6 +43,8 @@ def application_detail(session: Session, application_id: int) -> dict[str, Any]:
     submissions = list(session.exec(select(Submission).where(Submission.application_id == application_id).order_by(col(Submission.id))))
     findings = _findings_by_submission(session, [s.id for s in submissions if s.id])
     detail = _summary(application, findings.get(application.latest_submission_id or -1, []))
+    message_ids = {s.message_id for s in submissions}
+    messages = {m.id: m for m in session.exec(select(InboundMessage).where(col(InboundMessage.id).in_(message_ids)))} if message_ids else {}
     detail["versions"] = [
         {
             "submission_id": s.id,
@@ -53,6 +55,8 @@ def application_detail(session: Session, application_id: int) -> dict[str, Any]:
             "fields": s.fields,
             "provenance": s.provenance,
             "findings": findings.get(s.id or -1, []),
+            # the message the version came in, its kind and the signal that decided it (mail.classify)
+            "message": _message_summary(messages.get(s.message_id)),
         }
         for s in submissions
     ]
@@ -76,6 +80,13 @@ def application_detail(session: Session, application_id: int) -> dict[str, Any]:
         for e in audit
     ]
     return detail
+
+
+def _message_summary(message: InboundMessage | None) -> dict[str, Any] | None:
+    if message is None:
+        return None
+    kind = message.kind.value if message.kind else None
+    return {"id": message.id, "kind": kind, "classified_by": message.classified_by, "sender": message.sender}
 
 
 def status_summary(session: Session, today: date | None = None) -> dict[str, Any]:

@@ -27,8 +27,15 @@ CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
 def console_settings(storage: Path, **extra: str) -> Settings:
+    """The console's settings for TestClient's plain http://testserver: secure cookies off unless a test turns them on."""
     return load_settings(
-        environ={"CERS_SETTINGS": str(SETTINGS_FILE), "CERS_STORAGE__PATH": str(storage), **flow.database_environment(), **extra}
+        environ={
+            "CERS_SETTINGS": str(SETTINGS_FILE),
+            "CERS_STORAGE__PATH": str(storage),
+            "CERS_CONSOLE__SECURE_COOKIES": "false",
+            **flow.database_environment(),
+            **extra,
+        }
     )
 
 

@@ -58,7 +58,7 @@ def queue_rejections(engine: Engine, settings: Settings, count: int, *, to: str 
                 kind="rejection",
                 to=to.format(i),
                 language="en",
-                context={"reference": f"CERS-{application.id:06d}", "reason": "Test."},
+                context={"reference": f"CERS-{application.id:06d}", "reason_en": "Test.", "reason_fr": "Essai."},
                 application_id=application.id,
             )
             ids.append(notice.id)

@@ -154,7 +154,7 @@ def test_a_rejection_can_be_reopened_but_not_an_approval(engine: Engine, setting
     rejected = seed_application(engine)
     approved = seed_application(engine, bn="876543216RM0001")
     with session_scope(engine) as db:
-        decisions.reject(db, settings, rejected, officer="olga", reason="Not an exporter.")
+        decisions.reject(db, settings, rejected, officer="olga", reason="Not an exporter.", reason_fr="Not an exporter. (fr)")
         decisions.approve(db, settings, approved, officer="olga")
     with session_scope(engine) as db:
         decisions.reopen(db, rejected, officer="sam", reason="The applicant sent proof.")
@@ -194,10 +194,17 @@ def test_correspondence_reply_and_close(engine: Engine, settings: Settings) -> N
         detail = correspondence.correspondence_detail(db, blobs, item_id)
         assert detail["message"]["text"].strip() == "Please send a new code."
         assert detail["message"]["authentication_results"] == ["mx.example; spf=pass"]
-        notice = correspondence.reply(db, settings, item_id, officer="olga", message="Write from the exporter email.")
+        notice = correspondence.reply(
+            db,
+            settings,
+            item_id,
+            officer="olga",
+            message="Write from the exporter email.",
+            message_fr="Write from the exporter email. (fr)",
+        )
         assert notice.to_address == "ahmed@northfreight.example" and b"In-Reply-To: <q1@northfreight.example>" in notice.raw
         with pytest.raises(DecisionError):
-            correspondence.reply(db, settings, item_id, officer="olga", message="  ")
+            correspondence.reply(db, settings, item_id, officer="olga", message="  ", message_fr="   (fr)")
         correspondence.close(db, item_id, officer="olga")
     with Session(engine) as db:
         assert correspondence.list_correspondence(db) == []

@@ -27,7 +27,7 @@ from core.errors import SettingsError
 from core.models import Application, AuditEvent, Officer
 
 PUBLIC = {("GET", "/sign-in"), ("POST", "/sign-in"), ("POST", "/language")}
-PARAMS = {"application_id": "1", "submission_id": "1", "item_id": "1", "name": "olga", "action": "approve"}
+PARAMS = {"application_id": "1", "submission_id": "1", "item_id": "1", "name": "olga", "action": "approve", "code": "rm-missing"}
 
 
 @pytest.fixture

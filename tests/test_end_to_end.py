@@ -72,7 +72,7 @@ def test_incomplete_french_form_gets_a_notice_naming_each_problem(runner: Runner
     assert rcpts == ["luc@bleuets.example"]
     assert body.index("Veuillez corriger") < body.index("Please correct")
     for item, label in (("5", "Nom légal de l'entreprise"), ("7a", "Numéro d'entreprise"), ("7b", "Adresse électronique de l'exportateur")):
-        assert f"Champ {item}, « {label} »" in body
+        assert f"Champ {item}, «\u00a0{label}\u00a0»" in body
     assert 'Item 7a, "Business Number"' in body
     assert "check digit" in body
     with Session(runner.engine) as session:

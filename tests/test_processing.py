@@ -94,11 +94,18 @@ def test_decisions_need_an_officer_and_follow_the_state_machine(runner: Runner, 
         with pytest.raises(DecisionError, match="only pending_review"):
             approve(session, runner.settings, 1, officer="o.tremblay")
         with pytest.raises(DecisionError, match="officer name"):
-            reject(session, runner.settings, 1, officer=" ", reason="x")
-        request_info(session, runner.settings, 1, officer="o.tremblay", message="Please give the exporter email.")
-        reject(session, runner.settings, 1, officer="o.tremblay", reason="No reply.")
+            reject(session, runner.settings, 1, officer=" ", reason="x", reason_fr="x (fr)")
+        request_info(
+            session,
+            runner.settings,
+            1,
+            officer="o.tremblay",
+            message="Please give the exporter email.",
+            message_fr="Please give the exporter email. (fr)",
+        )
+        reject(session, runner.settings, 1, officer="o.tremblay", reason="No reply.", reason_fr="No reply. (fr)")
         with pytest.raises(DecisionError, match="rejected: it cannot become"):
-            request_info(session, runner.settings, 1, officer="o.tremblay", message="again")
+            request_info(session, runner.settings, 1, officer="o.tremblay", message="again", message_fr="again (fr)")
     run_until_idle(runner)
     bodies = [text_of(parsed(m[2])) for m in smtp_sink.wait_for(3)]
     assert any("Please give the exporter email." in b for b in bodies)

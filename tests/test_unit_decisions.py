@@ -117,8 +117,8 @@ def test_approve_sends_the_code_to_the_forms_exporter_email_only(db: Session) ->
     assert notice.application_id == app_id
     message = parsed(notice.raw)
     assert message["To"] == EXPORTER_EMAIL and SENDER not in message["To"]
-    origin = db.exec(select(InboundMessage)).one()
-    assert message["In-Reply-To"] == origin.message_id
+    # the exporter never saw the sender's message: the code's notice does not thread to it
+    assert message["In-Reply-To"] is None and message["Auto-Submitted"] == "auto-generated"
 
 
 def test_the_activation_code_is_stored_only_as_a_hash(db: Session) -> None:
@@ -204,12 +204,17 @@ def test_approving_a_providers_form_records_the_association_and_tells_the_provid
 
 def test_reject_moves_to_rejected_and_tells_the_sender_why(db: Session) -> None:
     app_id = seed(db, language="fr")
-    decisions.reject(db, SETTINGS, app_id, officer="oliver", reason="  Numéro d'entreprise inconnu.  ")
+    decisions.reject(
+        db, SETTINGS, app_id, officer="oliver", reason="  Numéro d'entreprise inconnu.  ", reason_fr="  Numéro d'entreprise inconnu.   (fr)"
+    )
     db.commit()
     assert state_of(db, app_id) == AppState.rejected
     assert audit(db, app_id) == [("reject", "pending_review", "rejected", "oliver")]
     decision = db.exec(select(Decision)).one()
-    assert (decision.action, decision.reason) == (DecisionAction.reject, "Numéro d'entreprise inconnu.")
+    assert (decision.action, decision.reason) == (
+        DecisionAction.reject,
+        "Numéro d'entreprise inconnu.\n---\nNuméro d'entreprise inconnu.   (fr)",
+    )
     [notice] = notices(db)
     assert (notice.kind, notice.to_address) == (NoticeKind.rejection, SENDER)
     body = parsed(notice.raw).get_body(("plain",)).get_content()  # type: ignore[union-attr]
@@ -220,16 +225,18 @@ def test_reject_moves_to_rejected_and_tells_the_sender_why(db: Session) -> None:
 def test_reject_and_request_info_need_their_text(db: Session) -> None:
     app_id = seed(db)
     with pytest.raises(DecisionError, match="a reason is required"):
-        decisions.reject(db, SETTINGS, app_id, officer="oliver", reason="   ")
+        decisions.reject(db, SETTINGS, app_id, officer="oliver", reason="   ", reason_fr="    (fr)")
     with pytest.raises(DecisionError, match="a message is required"):
-        decisions.request_info(db, SETTINGS, app_id, officer="oliver", message="")
+        decisions.request_info(db, SETTINGS, app_id, officer="oliver", message="", message_fr=" (fr)")
     db.rollback()
     assert state_of(db, app_id) == AppState.pending_review and notices(db) == []
 
 
 def test_request_info_moves_to_needs_info_and_asks_the_sender(db: Session) -> None:
     app_id = seed(db)
-    decisions.request_info(db, SETTINGS, app_id, officer="oliver", message="Please send the export permit.")
+    decisions.request_info(
+        db, SETTINGS, app_id, officer="oliver", message="Please send the export permit.", message_fr="Please send the export permit. (fr)"
+    )
     db.commit()
     assert state_of(db, app_id) == AppState.needs_info
     assert audit(db, app_id) == [("request_info", "pending_review", "needs_info", "oliver")]
@@ -243,9 +250,9 @@ def test_an_approved_application_cannot_be_decided_again(db: Session, decide: st
     app_id = seed(db, state=AppState.approved)
     with pytest.raises(DecisionError, match="is approved: it cannot become"):
         if decide == "reject":
-            decisions.reject(db, SETTINGS, app_id, officer="oliver", reason="late")
+            decisions.reject(db, SETTINGS, app_id, officer="oliver", reason="late", reason_fr="late (fr)")
         else:
-            decisions.request_info(db, SETTINGS, app_id, officer="oliver", message="more")
+            decisions.request_info(db, SETTINGS, app_id, officer="oliver", message="more", message_fr="more (fr)")
     db.rollback()
     assert state_of(db, app_id) == AppState.approved and audit(db, app_id) == [] and notices(db) == []
 
@@ -253,7 +260,7 @@ def test_an_approved_application_cannot_be_decided_again(db: Session, decide: st
 def test_a_rejected_application_cannot_be_rejected_again(db: Session) -> None:
     app_id = seed(db, state=AppState.rejected)
     with pytest.raises(DecisionError):
-        decisions.reject(db, SETTINGS, app_id, officer="oliver", reason="twice")
+        decisions.reject(db, SETTINGS, app_id, officer="oliver", reason="twice", reason_fr="twice (fr)")
 
 
 def test_no_sender_means_no_notice_but_the_decision_stands(db: Session) -> None:
@@ -263,7 +270,7 @@ def test_no_sender_means_no_notice_but_the_decision_stands(db: Session) -> None:
     application.sender = None
     db.add(application)
     db.commit()
-    decisions.reject(db, SETTINGS, app_id, officer="oliver", reason="no")
+    decisions.reject(db, SETTINGS, app_id, officer="oliver", reason="no", reason_fr="no (fr)")
     db.commit()
     assert state_of(db, app_id) == AppState.rejected and notices(db) == []
 
@@ -273,7 +280,7 @@ def test_no_sender_means_no_notice_but_the_decision_stands(db: Session) -> None:
 
 def test_reopen_takes_a_rejection_back_to_pending_review(db: Session) -> None:
     app_id = seed(db)
-    decisions.reject(db, SETTINGS, app_id, officer="oliver", reason="wrong")
+    decisions.reject(db, SETTINGS, app_id, officer="oliver", reason="wrong", reason_fr="wrong (fr)")
     decisions.reopen(db, app_id, officer="sam", reason="the number was right")
     db.commit()
     assert state_of(db, app_id) == AppState.pending_review

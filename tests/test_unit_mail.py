@@ -207,8 +207,10 @@ def test_a_read_receipt_report_is_a_bounce_kind_robot() -> None:
     assert kind_of(dsn(report_type="disposition-notification", sender="a@b.example")) == MessageKind.bounce
 
 
-def test_other_report_types_from_a_person_are_not_bounces() -> None:
-    assert kind_of(dsn(report_type="feedback-report", sender="a@b.example")) == MessageKind.correspondence
+@pytest.mark.parametrize("report_type", ["feedback-report", "tlsrpt", "x-vendor", ""])
+def test_every_report_type_is_a_robot_even_from_a_person(report_type: str) -> None:
+    # issue 14: RFC 6522 reports of any report-type (or none), ARF included, are never answered
+    assert kind_of(dsn(report_type=report_type, sender="a@b.example")) == MessageKind.bounce
 
 
 @pytest.mark.parametrize("sender", ["MAILER-DAEMON@mx.example.ca", "postmaster@erable.example"])

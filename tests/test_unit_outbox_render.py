@@ -75,7 +75,7 @@ def test_the_applicants_legal_name_is_escaped_in_html_and_kept_in_text(kind: str
 
 
 def test_a_link_in_an_officer_message_is_linked_but_a_javascript_url_is_not() -> None:
-    context = {**sample_context("officer_request"), "message": "See https://cbsa.example/cers and javascript:alert(1)"}
+    context = {**sample_context("officer_request"), "message_en": "See https://cbsa.example/cers and javascript:alert(1)"}
     html = render_bilingual("officer_request", "en", context).html
     assert '<a href="https://cbsa.example/cers">https://cbsa.example/cers</a>' in html
     assert 'href="javascript' not in html
@@ -84,7 +84,7 @@ def test_a_link_in_an_officer_message_is_linked_but_a_javascript_url_is_not() ->
 def test_a_legal_name_left_out_falls_back_to_your_company() -> None:
     context = {**sample_context("activation"), "legal_name": None}
     rendered = render_bilingual("activation", "en", context)
-    assert "for your company is approved" in rendered.body
+    assert "for your company, is approved" in rendered.body
     assert "None" not in rendered.body
 
 
@@ -106,7 +106,7 @@ def test_queue_notice_stores_a_pending_rendered_message(session: Session) -> Non
         kind=NoticeKind.rejection,
         to="claire.roy@erable.example",
         language="fr",
-        context={"reference": "CERS-000007", "reason": "Numéro invalide."},
+        context={"reference": "CERS-000007", "reason_en": "Invalid number.", "reason_fr": "Numéro invalide."},
     )
     session.commit()
     stored = session.exec(select(Notice)).one()
@@ -116,8 +116,12 @@ def test_queue_notice_stores_a_pending_rendered_message(session: Session) -> Non
     assert message["To"] == "claire.roy@erable.example"
     assert parseaddr(message["From"]) == ("CBSA CERS", "cers-applications@cbsa-asfc.example")
     assert message["Message-ID"] == stored.message_id and stored.message_id.endswith("@cbsa-asfc.example>")
-    assert message["Subject"] == stored.subject == render_bilingual("rejection", "fr", {"reference": "CERS-000007", "reason": "x"}).subject
-    assert message["Auto-Submitted"] == "auto-replied"
+    assert (
+        message["Subject"]
+        == stored.subject
+        == render_bilingual("rejection", "fr", {"reference": "CERS-000007", "reason_en": "x", "reason_fr": "x"}).subject
+    )
+    assert message["Auto-Submitted"] is None  # an officer's own words: no automatic answer (RFC 3834)
     assert message.get_content_type() == "multipart/alternative"
     assert [part.get_content_type() for part in message.iter_parts()] == ["text/plain", "text/html"]
     assert "Numéro invalide." in message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
@@ -125,7 +129,7 @@ def test_queue_notice_stores_a_pending_rendered_message(session: Session) -> Non
 
 
 def test_each_notice_gets_its_own_message_id(session: Session) -> None:
-    context = {"reference": "CERS-000001", "reason": "r"}
+    context = {"reference": "CERS-000001", "reason_en": "r", "reason_fr": "r"}
     first = queue_notice(session, SMTP, kind=NoticeKind.rejection, to="a@example.ca", language="en", context=context)
     second = queue_notice(session, SMTP, kind=NoticeKind.rejection, to="a@example.ca", language="en", context=context)
     assert first.message_id != second.message_id
@@ -134,7 +138,12 @@ def test_each_notice_gets_its_own_message_id(session: Session) -> None:
 @pytest.mark.parametrize(("language", "expected"), [("en", "en, fr"), ("fr", "fr, en")])
 def test_a_notice_says_its_languages_lead_first(session: Session, language: str, expected: str) -> None:
     notice = queue_notice(
-        session, SMTP, kind=NoticeKind.rejection, to="a@example.ca", language=language, context={"reference": "CERS-000001", "reason": "r"}
+        session,
+        SMTP,
+        kind=NoticeKind.rejection,
+        to="a@example.ca",
+        language=language,
+        context={"reference": "CERS-000001", "reason_en": "r", "reason_fr": "r"},
     )
     assert parsed(notice.raw)["Content-Language"] == expected
 
@@ -148,6 +157,7 @@ def test_a_reply_threads_to_the_applicants_message(session: Session) -> None:
         size=10,
         message_id="<m2@erable.example>",
         references="<m0@erable.example> <m1@erable.example>",
+        sender="a@erable.example",  # threads only to a message the recipient wrote
     )
     session.add(inbound)
     session.flush()
