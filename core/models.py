@@ -163,6 +163,10 @@ class Application(SQLModel, table=True):
     related_reason: str | None = None
     # its activation code never reached the exporter and was revoked: an officer reissues it
     reissue_needed: bool = False
+    # a supervisor's hold: no retention purge touches the application while it is set
+    on_hold: bool = False
+    # when its personal information was purged (the skeleton stays for statistics and the audit trail)
+    purged_at: datetime | None = None
 
     def holder(self, now: datetime | None = None) -> str | None:
         """The officer whose claim on the application has not ended, if any."""
@@ -472,3 +476,25 @@ class ReasonText(SQLModel, table=True):
     active: bool = True
     updated_by: str
     updated_at: datetime = Field(default_factory=utcnow)
+
+
+class StoredBlob(SQLModel, table=True):
+    """A raw message or PDF kept in the database (storage.backend = "database"), by its SHA-256."""
+
+    __tablename__ = "stored_blob"
+    sha256: str = Field(primary_key=True, max_length=64)
+    data: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    size: int
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class BacklogSnapshot(SQLModel, table=True):
+    """How many applications were in one state at the end of one day (the dashboard's history)."""
+
+    __tablename__ = "backlog_snapshot"
+    __table_args__ = (UniqueConstraint("day", "state"),)
+    id: int | None = Field(default=None, primary_key=True)
+    day: date = Field(index=True)
+    state: AppState = Field(sa_type=enum_column(AppState))
+    count: int
+    received: int = 0  # forms received that day (counted once, on the row of the received state)
