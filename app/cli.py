@@ -6,6 +6,7 @@ import json
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any, NoReturn
 
 import typer
@@ -355,6 +356,125 @@ def reasons_edit(
     with database(settings) as session:
         edit_reason(session, code, actor=_cli_actor(), text_en=text_en or None, text_fr=text_fr or None, active=active)
     typer.echo(f"standard text {code} changed")
+
+
+@app.command()
+def purge(
+    dry_run: bool = typer.Option(False, "--dry-run", help="Count what would be purged; change nothing."),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Purge personal information past retention (retention.years_after_last_activity, retention.quarantine_days)."""
+    from core.blobs import open_blob_store
+    from processors.retention import purge as purge_expired
+
+    settings = settings_or_exit()
+    try:
+        engine = open_database(settings)
+        report = purge_expired(engine, settings.retention, open_blob_store(settings, engine), dry_run=dry_run)
+    except IntakeError as exc:
+        fail(str(exc))
+    emit(
+        report.counts(),
+        as_json,
+        lambda c: (
+            f"{'would purge' if dry_run else 'purged'}: {c['applications']} application(s), {c['messages']} message(s)"
+            + (
+                ""
+                if dry_run
+                else f", {c['submissions']} version(s), {c['notices']} notice(s), {c['blobs']} blob(s) ({c['blob_bytes']} bytes)"
+            )
+            + f"; {c['held']} on hold"
+        ),
+    )
+
+
+@app.command()
+def export(
+    business_number: str = typer.Option("", "--business-number", help="Every record about this business number."),
+    email_address: str = typer.Option("", "--email", help="Every record about this email address."),
+    out: Path = typer.Option(..., "--out", help="The zip archive to write."),
+) -> None:
+    """Answer an access request: one zip archive of every record about an exporter or an address."""
+    from core.blobs import open_blob_store
+    from processors.export import export_records
+
+    if bool(business_number) == bool(email_address):
+        fail("give --business-number BN or --email ADDRESS (one of them)", code=2)
+    settings = settings_or_exit()
+    engine = open_database(settings)
+    with database(settings) as session:
+        report = export_records(
+            session,
+            open_blob_store(settings, engine),
+            out,
+            business_number=business_number or None,
+            email_address=email_address or None,
+            actor=_cli_actor(),
+        )
+    typer.echo(
+        f"wrote {out}: {report.applications} application(s), {report.messages} message(s), {report.pdfs} PDF(s), "
+        f"{report.notices} notice(s), {report.accounts} account(s), {report.audit_events} audit row(s)"
+        + (f"; {report.missing_blobs} file(s) no longer kept" if report.missing_blobs else "")
+    )
+
+
+SUPERVISOR_OPTION = typer.Option(..., "--supervisor", help="The supervisor (an officer account with that role) who decides.")
+
+
+@app.command()
+def hold(
+    application_id: int = typer.Argument(..., metavar="ID"),
+    supervisor: str = SUPERVISOR_OPTION,
+    reason: str = typer.Option("", "--reason", help="Why (kept in the audit trail)."),
+) -> None:
+    """Keep an application out of every retention purge until released."""
+    from processors.retention import set_hold
+
+    settings = settings_or_exit()
+    with database(settings) as session:
+        set_hold(session, application_id, supervisor=supervisor, hold=True, reason=reason)
+    typer.echo(f"application {application_id} is on hold: no purge touches it until it is released")
+
+
+@app.command()
+def release(
+    application_id: int = typer.Argument(..., metavar="ID"),
+    supervisor: str = SUPERVISOR_OPTION,
+    reason: str = typer.Option("", "--reason", help="Why (kept in the audit trail)."),
+) -> None:
+    """Lift a hold: the application is purged once past retention."""
+    from processors.retention import set_hold
+
+    settings = settings_or_exit()
+    with database(settings) as session:
+        set_hold(session, application_id, supervisor=supervisor, hold=False, reason=reason)
+    typer.echo(f"application {application_id} is no longer on hold")
+
+
+storage_app = typer.Typer(help="Where raw messages and PDFs are kept.", no_args_is_help=True)
+app.add_typer(storage_app, name="storage")
+
+
+@storage_app.command("migrate")
+def storage_migrate(to: str = typer.Option(..., "--to", help="database or filesystem.")) -> None:
+    """Move every raw message and PDF to the other store, checking each SHA-256 (stop the daemon first)."""
+    from core.blobs import BlobStore, DatabaseBlobStore, migrate_blobs
+
+    if to not in ("database", "filesystem"):
+        fail(f"--to must be database or filesystem, not {to!r}", code=2)
+    settings = settings_or_exit()
+    engine = open_database(settings)
+    files, rows = BlobStore(settings.blob_dir), DatabaseBlobStore(engine)
+    source, target = (files, rows) if to == "database" else (rows, files)
+    report = migrate_blobs(source, target)
+    typer.echo(
+        f"moved {report.moved} blob(s) ({report.bytes} bytes) from the {source.backend} store to the {target.backend} store, "
+        f"every SHA-256 checked ({report.already_there} were there already)"
+    )
+    if report.corrupt:
+        fail(f"{len(report.corrupt)} blob(s) did not match their SHA-256 and were left in place: " + ", ".join(report.corrupt))
+    if settings.storage.backend != to:
+        typer.echo(f'now set storage.backend = "{to}" (or CERS_STORAGE__BACKEND={to}) and start the daemon')
 
 
 officer_app = typer.Typer(help="Officer accounts for the console.", no_args_is_help=True)

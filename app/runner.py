@@ -25,12 +25,13 @@ from app.stages import (
     FetchStage,
     MailboxLink,
     ProcessStage,
+    PurgeStage,
     SendStage,
     SettleStage,
     Stage,
 )
 from core.backoff import Backoff
-from core.blobs import BlobStore
+from core.blobs import open_blob_store
 from core.claims import new_holder
 from core.db import open_database
 from core.errors import IntakeError, MailboxError
@@ -38,6 +39,7 @@ from core.settings import Settings
 from intake.fetcher import FetchReport
 from outbox.sender import SendReport
 from processors.pipeline import ProcessReport
+from processors.retention import PurgeReport
 
 log = structlog.get_logger("runner")
 # A fetcher whose workers still have mail in hand looks this often (seconds) for mail to move.
@@ -51,8 +53,8 @@ class Role(enum.StrEnum):
 
 
 ROLES: dict[Role, tuple[str, ...]] = {
-    Role.all: ("fetch", "process", "settle", "alerts", "send"),
-    Role.fetcher: ("fetch", "settle", "alerts"),
+    Role.all: ("fetch", "process", "settle", "alerts", "send", "purge"),
+    Role.fetcher: ("fetch", "settle", "alerts", "purge"),
     Role.worker: ("process", "send"),
 }
 
@@ -63,6 +65,7 @@ class PassReport:
     process: ProcessReport = field(default_factory=ProcessReport)
     send: SendReport = field(default_factory=SendReport)
     alerts: AlertReport = field(default_factory=AlertReport)
+    purge: PurgeReport = field(default_factory=PurgeReport)
     errors: list[str] = field(default_factory=list)
     mailbox_failed: bool = False
 
@@ -77,7 +80,7 @@ class PassReport:
 
     def add(self, other: PassReport) -> None:
         """Add another pass's counts into this one's."""
-        for name in ("fetch", "process", "send", "alerts"):
+        for name in ("fetch", "process", "send", "alerts", "purge"):
             accumulate(getattr(self, name), getattr(other, name))
         self.errors += other.errors
         self.mailbox_failed = self.mailbox_failed or other.mailbox_failed
@@ -101,7 +104,7 @@ class Runner:
     def __init__(self, settings: Settings, engine: Engine | None = None, *, role: Role = Role.all) -> None:
         self.settings = settings
         self.engine = engine or open_database(settings)
-        self.blobs = BlobStore(settings.blob_dir)
+        self.blobs = open_blob_store(settings, self.engine)
         self.role = role
         self.stop_event = threading.Event()
         self.holder = new_holder()
@@ -204,6 +207,7 @@ class Runner:
             "process": lambda: ProcessStage(settings, engine, self.blobs, self.holder),
             "send": lambda: SendStage(settings, engine, self.holder),
             "alerts": lambda: AlertStage(settings, engine),
+            "purge": lambda: PurgeStage(settings, engine, self.blobs),
         }
         return makers[name]()
 

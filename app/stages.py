@@ -10,6 +10,7 @@ and the lease on the watched folder.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
@@ -34,8 +35,10 @@ from intake.watch import wait_for_mail
 from monitor.alerts import check_alerts
 from outbox.sender import SendReport, send_pending
 from processors.pipeline import ProcessReport, process_received
+from processors.retention import PurgeReport, purge
 
 log = structlog.get_logger("runner")
+PURGE_EVERY_SECONDS = 24 * 3600.0
 ShouldStop = Callable[[], bool]
 
 
@@ -211,3 +214,25 @@ class AlertStage:
 
     def run(self, stop: ShouldStop) -> AlertReport:
         return AlertReport(queued=len(check_alerts(self.engine, self.settings)))
+
+
+class PurgeStage:
+    """Once a day, purge the personal information past retention (processors/retention.py).
+
+    The first pass of a process purges; then once every PURGE_EVERY_SECONDS. A purge that finds
+    nothing costs a few reads and writes nothing."""
+
+    name = "purge"
+    report = "purge"
+    needs_mailbox = False
+    during_backlog = False
+
+    def __init__(self, settings: Settings, engine: Engine, blobs: BlobStore, *, every: float = PURGE_EVERY_SECONDS) -> None:
+        self.settings, self.engine, self.blobs, self.every = settings, engine, blobs, every
+        self.next_at = 0.0
+
+    def run(self, stop: ShouldStop) -> PurgeReport:
+        if time.monotonic() < self.next_at or stop():
+            return PurgeReport()
+        self.next_at = time.monotonic() + self.every
+        return purge(self.engine, self.settings.retention, self.blobs)

@@ -16,7 +16,6 @@ import email.policy
 import logging
 import os
 import re
-import statistics
 import sys
 import tempfile
 import time
@@ -30,6 +29,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
 import structlog
 from argon2 import PasswordHasher
+from common import timed
 from fastapi.testclient import TestClient
 from sqlalchemy import insert
 from sqlmodel import Session, col
@@ -123,18 +123,6 @@ def seed(session: Session, blobs: BlobStore, *, versions: int, messages: int, pd
     session.add(application)
     session.commit()
     return int(application_id)
-
-
-def timed(function: Callable[[], object], rounds: int) -> tuple[float, float]:
-    """(p50, p95) in milliseconds over rounds calls, after one warm-up."""
-    function()
-    samples = []
-    for _ in range(rounds):
-        started = time.perf_counter()
-        function()
-        samples.append((time.perf_counter() - started) * 1000)
-    samples.sort()
-    return statistics.median(samples), samples[min(len(samples) - 1, int(len(samples) * 0.95))]
 
 
 def main() -> None:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Iterable
+import statistics
+import time
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from imapclient import IMAPClient
@@ -61,3 +63,15 @@ def fill_maildir(account, messages: Iterable[bytes | Path]) -> None:  # type: ig
     with IMAPClient(account.host, account.port, ssl=False) as client:
         client.login(account.username, account.password)
         client.select_folder("INBOX")
+
+
+def timed(function: Callable[[], object], rounds: int) -> tuple[float, float]:
+    """(p50, p95) in milliseconds over rounds calls, after one warm-up."""
+    function()
+    samples = []
+    for _ in range(rounds):
+        started = time.perf_counter()
+        function()
+        samples.append((time.perf_counter() - started) * 1000)
+    samples.sort()
+    return statistics.median(samples), samples[min(len(samples) - 1, int(len(samples) * 0.95))]

@@ -324,11 +324,11 @@ class Bench:
         self.notes.append(check(name, result["database"], mail, len(self.sink.messages), log))
         return result
 
-    def postgres_drain(self, cluster: PostgresCluster, mail: Mail, name: str, options: list[str]) -> float:
+    def postgres_drain(self, cluster: PostgresCluster, mail: Mail, name: str, options: list[str], **settings: str) -> float:
         """Seconds from starting `cers-intake run [options]` until it has drained mail into a fresh PostgreSQL database."""
         cluster.execute(f"CREATE DATABASE {name}")
         account = self.account(mail)
-        env = self.env(account, name, database__url=cluster.url(name))
+        env = self.env(account, name, database__url=cluster.url(name), **settings)
         engine = make_engine(load_settings(environ=env))
         migrate(engine)
         self.sink.clear()
@@ -476,6 +476,19 @@ def postgres_figures(bench: Bench, mail: Mail, floor: dict[str, Any]) -> list[Ro
                 plain / mail.applications / floor_per_app,
             )
         )
+        # storage.backend = "database": raw mail and PDFs in the stored_blob table instead of files
+        try:
+            in_database = bench.postgres_drain(cluster, mail, "pg_run_blobs_in_db", [], storage__backend="database")
+            rows.append(
+                Row(
+                    f"drain, PostgreSQL, `cers-intake run`, storage.backend = database ({what})",
+                    rate(mail.applications, in_database),
+                    f"filesystem {rate(mail.applications, plain)}",
+                    in_database / plain,
+                )
+            )
+        except RuntimeError as exc:
+            bench.notes.append(f"pg_run_blobs_in_db: FAILED: {exc}")
         for workers in PG_WORKERS:
             figure = f"drain, PostgreSQL, `cers-intake run --workers {workers}`"
             if not has_workers:

@@ -11,7 +11,6 @@ import argparse
 import logging
 import random
 import re
-import statistics
 import sys
 import tempfile
 import time
@@ -24,6 +23,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
 import structlog
 from argon2 import PasswordHasher
+from common import timed
 from fastapi.testclient import TestClient
 from sqlalchemy import insert, text
 from sqlmodel import Session
@@ -73,18 +73,6 @@ def bulk_insert(session: Session, count: int) -> None:
     session.commit()
 
 
-def timed(function: Callable[[], object], rounds: int) -> tuple[float, float]:
-    """(p50, p95) in milliseconds over rounds calls, after one warm-up."""
-    function()
-    samples = []
-    for _ in range(rounds):
-        started = time.perf_counter()
-        function()
-        samples.append((time.perf_counter() - started) * 1000)
-    samples.sort()
-    return statistics.median(samples), samples[min(len(samples) - 1, int(len(samples) * 0.95))]
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--applications", type=int, default=100_000)
@@ -119,9 +107,12 @@ def main() -> None:
                 ),
                 ("queue_page(): search business number prefix", lambda: queue_page(session, QueueFilters(search="12345"))),
                 ("queue_page(): search legal name", lambda: queue_page(session, QueueFilters(search="harbour cedar"))),
+                ("queue_page(): accent-insensitive 'erable'", lambda: queue_page(session, QueueFilters(search="erable"))),
+                ("queue_page(): accent-insensitive 'BOREAL SUMMIT'", lambda: queue_page(session, QueueFilters(search="BOREAL SUMMIT"))),
                 ("GET /queue (whole page, signed in)", lambda: client.get("/queue")),
                 ("GET /queue?state=pending_review&language=fr", lambda: client.get("/queue?state=pending_review&language=fr")),
                 ("GET /queue?q=maple (legal name search)", lambda: client.get("/queue?q=maple")),
+                ("GET /queue?q=erable (accent-insensitive)", lambda: client.get("/queue?q=erable")),
             ]
             results = [(name, *timed(run, args.rounds)) for name, run in cases]
     baseline = results[0][1]

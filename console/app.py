@@ -25,7 +25,7 @@ from console.guard import SignInGuard
 from console.i18n import translator
 from console.sessions import ConsoleCookies, CookieKeys
 from console.web import Console, language_of, redirect, render
-from core.blobs import BlobStore
+from core.blobs import open_blob_store
 from core.errors import SettingsError
 from core.settings import Settings
 
@@ -62,7 +62,7 @@ def create_app(settings: Settings, engine: Engine, *, secret_key: str) -> FastAP
     monitor_router = _monitor_router()
     has_dashboard = _has_module("monitor.dashboard")
     app = FastAPI(title="cers-intake console", docs_url=None, redoc_url=None, openapi_url=None)
-    app.state.console = Console(settings, engine, BlobStore(settings.blob_dir), has_dashboard=has_dashboard)
+    app.state.console = Console(settings, engine, open_blob_store(settings, engine), has_dashboard=has_dashboard)
     app.state.cookie_keys = keys = CookieKeys(secret_key, settings.console)
     app.state.sign_in_guard = SignInGuard(settings.console)
     app.add_middleware(ConsoleCookies, keys=keys)

@@ -8,8 +8,11 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
 from console.auth import signed_in
+from console.humane import Clock
 from console.i18n import translator
 from console.officers import list_officers
+from console.page_images import render_pdf, widgets_for
+from console.readable import audit_sentences, notices_as_sent, plain_value, request_in_words
 from console.web import console_of, language_of, render
 from core.db import session_scope
 from core.enums import AppState
@@ -19,7 +22,7 @@ from parsers.profiles import get_profile
 from processors import reasons
 from processors.decisions import claim_holder
 from processors.mail_view import version_messages, version_pdf
-from processors.queue import REQUEST_KINDS, QueueFilters, application_detail, queue_page
+from processors.queue import REQUEST_KINDS, QueueFilters, application_detail, queue_page, related_applications
 
 router = APIRouter()
 
@@ -33,6 +36,7 @@ def queue(
     language: str = "",
     assigned: str = "",
     q: str = Query("", max_length=200),
+    related: int | None = None,
     after: str | None = None,
     before: str | None = None,
 ) -> Response:
@@ -43,6 +47,7 @@ def queue(
         language=language if language in ("en", "fr") else None,
         assigned_officer=assigned or None,
         search=q or None,
+        related_to=related,
     )
     with session_scope(console.engine) as db:
         try:
@@ -50,14 +55,28 @@ def queue(
         except NotFound:
             page = queue_page(db, filters, page_size=console.settings.console.page_size)
         names = [o.name for o in list_officers(db)]
-    query = {"state": state, "kind": kind, "language": language, "assigned": assigned, "q": q}
-    return render(request, "queue.html", officer, page=page, query=query, states=list(AppState), kinds=REQUEST_KINDS, officers=names)
+        related_to = db.get(Application, related) if related is not None else None
+        related_reference = application_detail(db, related)["reference"] if related_to is not None and related is not None else None
+    query = {"state": state, "kind": kind, "language": language, "assigned": assigned, "q": q, "related": related or ""}
+    return render(
+        request,
+        "queue.html",
+        officer,
+        page=page,
+        query=query,
+        states=list(AppState),
+        kinds=REQUEST_KINDS,
+        officers=names,
+        related_reference=related_reference,
+    )
 
 
 @router.get("/applications/{application_id}")
 def application(request: Request, application_id: int, version: int | None = None, officer: Officer = Depends(signed_in)) -> Response:
     console = console_of(request)
-    t = translator(language_of(request))
+    language = language_of(request)
+    t = translator(language)
+    clock = Clock(language, console.settings.console.time_zone)
     with session_scope(console.engine) as db:
         try:
             detail = application_detail(db, application_id)
@@ -75,6 +94,14 @@ def application(request: Request, application_id: int, version: int | None = Non
         )
         names = [o.name for o in list_officers(db) if o.active]
         standard_texts = [(r.code, r.text_en) for r in reasons.list_reasons(db)]
+        related = related_applications(db, application_id)
+        notices = notices_as_sent(db, application_id)
+        try:
+            pdf_bytes: bytes | None = version_pdf(db, console.blobs, application_id, shown["submission_id"])[1] if shown else None
+        except NotFound:
+            pdf_bytes = None
+    field_rows = _field_rows(shown, language) if shown else []
+    images = _page_images(pdf_bytes, field_rows) if pdf_bytes else None
     return render(
         request,
         "application.html",
@@ -82,14 +109,63 @@ def application(request: Request, application_id: int, version: int | None = Non
         app=detail,
         shown=shown,
         shown_number=index + 1,
-        field_rows=_field_rows(shown, language_of(request)) if shown else [],
+        field_rows=field_rows,
         message=messages.get(shown["submission_id"]) if shown else None,
         holder=holder,
-        claim_until=claim_until.strftime("%Y-%m-%d %H:%M UTC") if claim_until and holder else None,
+        claim_until=clock.when(claim_until) if claim_until and holder else None,
+        related=related,
+        notices=notices,
+        audit=audit_sentences(detail["audit"], t, clock),
+        request_words=request_in_words(detail, t),
+        images=images,
         prefill=_request_info_prefill(detail, t),
         officers=names,
         standard_texts=standard_texts,
     )
+
+
+@router.get("/applications/{application_id}/versions/{submission_id}/pages/{number}.png")
+def page_image(request: Request, application_id: int, submission_id: int, number: int, officer: Officer = Depends(signed_in)) -> Response:
+    """One page of the form as received, drawn on the server."""
+    console = console_of(request)
+    with session_scope(console.engine) as db:
+        try:
+            _, data = version_pdf(db, console.blobs, application_id, submission_id)
+        except NotFound:
+            return Response(status_code=404)
+    rendered = render_pdf(data)
+    if not 1 <= number <= len(rendered.pages):
+        return Response(status_code=404)
+    return Response(rendered.pages[number - 1], media_type="image/png", headers={"Cache-Control": "private, max-age=3600"})
+
+
+def _page_images(data: bytes, field_rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """The pages to show, and on each the fields with findings outlined at their place."""
+    rendered = render_pdf(data)
+    names: dict[str, str] = {}
+    labels: dict[str, dict[str, Any]] = {}
+    for row in field_rows:
+        if not row["severity"]:
+            continue
+        for name in (row["pdf_name"], _acroform_name(row["provenance"])):
+            if name:
+                names.setdefault(name, row["severity"])
+                labels[name] = row
+    marks: list[list[dict[str, Any]]] = [[] for _ in rendered.pages]
+    seen = set()
+    for mark in widgets_for(rendered, names):
+        widget = mark["widget"]
+        row = labels[mark["name"]]
+        if widget.page < len(marks) and (widget.page, row["key"]) not in seen:
+            seen.add((widget.page, row["key"]))
+            marks[widget.page].append({"widget": widget, "severity": mark["severity"], "item": row["item"], "key": row["key"]})
+    return {"count": len(rendered.pages), "marks": marks, "error": rendered.error}
+
+
+def _acroform_name(provenance: Any) -> str | None:
+    if isinstance(provenance, str) and provenance.startswith("acroform:"):
+        return provenance.removeprefix("acroform:").split(";", 1)[0].strip()
+    return None
 
 
 @router.get("/applications/{application_id}/versions/{submission_id}/pdf")
@@ -116,24 +192,37 @@ def _field_rows(version: dict[str, Any], language: str) -> list[dict[str, Any]]:
     seen = set()
     for spec in specs:
         seen.add(spec.key)
-        rows.append(_field_row(spec.key, spec.item, spec.label_fr if language == "fr" else spec.label_en, version, findings))
+        label = spec.label_fr if language == "fr" else spec.label_en
+        rows.append(_field_row(spec.key, spec.item, label, version, findings, language, spec.type, spec.pdf))
     for key in version["fields"]:
         if key not in seen:
-            rows.append(_field_row(key, "", key, version, findings))
+            rows.append(_field_row(key, "", key, version, findings, language))
     for key in findings:
         if key not in seen and key not in version["fields"]:
-            rows.append(_field_row(key, findings[key][0].get("item", ""), key, version, findings))
+            rows.append(_field_row(key, findings[key][0].get("item", ""), key, version, findings, language))
     return rows
 
 
-def _field_row(key: str, item: str, label: str, version: dict[str, Any], findings: dict[str, list[dict[str, str]]]) -> dict[str, Any]:
+def _field_row(
+    key: str,
+    item: str,
+    label: str,
+    version: dict[str, Any],
+    findings: dict[str, list[dict[str, str]]],
+    language: str,
+    kind: str = "text",
+    pdf_name: str | None = None,
+) -> dict[str, Any]:
     found = findings.get(key, [])
     severity = "error" if any(f["severity"] == "error" for f in found) else ("warning" if found else None)
+    value = version["fields"].get(key)
     return {
         "key": key,
         "item": item,
         "label": label,
-        "value": version["fields"].get(key),
+        "value": value,
+        "plain": plain_value(key, kind, value, language),
+        "pdf_name": pdf_name,
         "provenance": version["provenance"].get(key),
         "findings": found,
         "severity": severity,

@@ -1,4 +1,4 @@
-"""The monitor's dashboard as a console page (monitor.dashboard.dashboard_data)."""
+"""The monitor's dashboard as a console page (monitor.dashboard.dashboard_data), with its charts drawn here."""
 
 from __future__ import annotations
 
@@ -6,11 +6,15 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
 from console.auth import signed_in
-from console.web import console_of, render
+from console.charts import COLOURS, bar_chart
+from console.humane import Clock
+from console.i18n import translator
+from console.web import console_of, language_of, render
 from core.db import session_scope
 from core.models import Officer
 
 router = APIRouter()
+OPEN = ["received", "needs_info", "pending_review"]
 
 
 @router.get("/dashboard")
@@ -18,6 +22,38 @@ def dashboard(request: Request, officer: Officer = Depends(signed_in)) -> Respon
     from monitor.dashboard import dashboard_data
 
     console = console_of(request)
+    language = language_of(request)
+    t = translator(language)
+    clock = Clock(language, console.settings.console.time_zone)
     with session_scope(console.engine) as db:
         data = dashboard_data(db, console.settings)
-    return render(request, "dashboard.html", officer, data=data)
+    history = data["history"]
+    labels = {name: t("state_" + name) for name in OPEN} | {"forms": t("forms_received")}
+    backlog = bar_chart(
+        history,
+        OPEN,
+        lambda day, name: day["states"].get(name, 0),
+        title=t("chart_backlog"),
+        labels=labels,
+        day_label=clock.short_day,
+        chart_id="backlog",
+    )
+    received = bar_chart(
+        history,
+        ["forms"],
+        lambda day, name: day["received"],
+        title=t("chart_received"),
+        labels=labels,
+        day_label=clock.short_day,
+        chart_id="received",
+    )
+    return render(
+        request,
+        "dashboard.html",
+        officer,
+        data=data,
+        backlog_chart=backlog,
+        received_chart=received,
+        open_states=OPEN,
+        colours=COLOURS,
+    )

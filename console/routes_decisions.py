@@ -39,6 +39,23 @@ ACTIONS = {
 }
 
 
+# after these decisions the officer lands on the next application, already claimed
+NEXT_AFTER = ("approve", "reject", "request_info")
+
+
+@router.post("/queue/take-next")
+def take_next(request: Request, officer: Officer = Depends(deciding_officer)) -> Response:
+    """Claim the oldest free application this officer may decide, and open it: one step."""
+    console = console_of(request)
+    t = translator(language_of(request))
+    with session_scope(console.engine) as db:
+        taken = decisions.take_next(db, officer=officer.name, minutes=console.settings.console.claim_minutes)
+    if taken is None:
+        flash(request, t("nothing_to_take"))
+        return redirect("/queue")
+    return redirect(f"/applications/{taken}")
+
+
 @router.post("/applications/{application_id}/claim")
 def claim(request: Request, application_id: int, officer: Officer = Depends(deciding_officer)) -> Response:
     console = console_of(request)
@@ -166,6 +183,14 @@ def _decide(
             replace_email=replaced is not None,
         )
     flash(request, done)
+    if action.name in NEXT_AFTER:
+        with session_scope(console.engine) as db:
+            taken = decisions.take_next(db, officer=officer.name, minutes=console.settings.console.claim_minutes, skip=application_id)
+        if taken is None:
+            flash(request, t("nothing_to_take"))
+            return redirect("/queue")
+        flash(request, t("next_taken", reference=f"CERS-{taken:06d}", done=f"/applications/{application_id}"))
+        return redirect(f"/applications/{taken}")
     return redirect(back)
 
 

@@ -12,6 +12,7 @@ from fastapi.templating import Jinja2Templates
 from sqlalchemy.engine import Engine
 
 from console.auth import CSRF_FIELD, csrf_token
+from console.humane import Clock
 from console.i18n import LANGUAGES, translator
 from console.officers import has_role
 from console.sessions import cookies_of
@@ -72,6 +73,7 @@ def render(
         {
             "t": translator(language),
             "lang": language,
+            "clock": Clock(language, console_of(request).settings.console.time_zone),
             "officer": officer,
             "can_decide": officer is not None and has_role(officer, OfficerRole.officer),
             "is_supervisor": officer is not None and has_role(officer, OfficerRole.supervisor),

@@ -1,10 +1,28 @@
-"""Raw messages and PDFs on disk, named by the SHA-256 of their bytes."""
+"""Raw messages and PDFs, named by the SHA-256 of their bytes: on disk, or in the database.
+
+`storage.backend = "filesystem"` keeps them under <storage.path>/blobs (BlobStore); `"database"`
+keeps them in the stored_blob table (DatabaseBlobStore), so several machines share nothing but the
+database. `open_blob_store` picks the one the settings name; `migrate_blobs` moves a store.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+from sqlalchemy import delete, func, insert
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
+from sqlmodel import col, select
+
+from core.models import StoredBlob, Submission, utcnow
+from core.settings import Settings
+
+SUFFIXES = (".eml", ".pdf")
 
 
 def sha256_hex(data: bytes) -> str:
@@ -14,13 +32,16 @@ def sha256_hex(data: bytes) -> str:
 class BlobStore:
     """Write-once files under root/ab/abcdef…; writing the same bytes twice is a no-op."""
 
+    backend = "filesystem"
+
     def __init__(self, root: Path) -> None:
         self.root = root
 
     def path(self, digest: str, suffix: str) -> Path:
         return self.root / digest[:2] / f"{digest}{suffix}"
 
-    def put(self, data: bytes, suffix: str) -> str:
+    def put(self, data: bytes, suffix: str, *, session: Session | None = None) -> str:
+        """Keep data; its SHA-256. A database store writes in session's transaction when given one."""
         digest = sha256_hex(data)
         target = self.path(digest, suffix)
         if target.exists():
@@ -36,3 +57,144 @@ class BlobStore:
 
     def get(self, digest: str, suffix: str) -> bytes:
         return self.path(digest, suffix).read_bytes()
+
+    def exists(self, digest: str, suffix: str) -> bool:
+        return self.path(digest, suffix).is_file()
+
+    def delete(self, digest: str, suffix: str, *, session: Session | None = None) -> int:
+        """Remove a blob (purged); the bytes freed, 0 when it was not there."""
+        target = self.path(digest, suffix)
+        try:
+            size = target.stat().st_size
+            target.unlink()
+        except FileNotFoundError:
+            return 0
+        return size
+
+    def digests(self) -> Iterator[tuple[str, str]]:
+        """Every blob kept, as (sha256, suffix)."""
+        if not self.root.is_dir():
+            return
+        for folder in sorted(self.root.iterdir()):
+            if not folder.is_dir():
+                continue
+            for item in sorted(folder.iterdir()):
+                if item.name.startswith(".") or item.suffix not in SUFFIXES:
+                    continue
+                yield item.stem, item.suffix
+
+    def total_bytes(self) -> int:
+        return sum(self.path(digest, suffix).stat().st_size for digest, suffix in self.digests())
+
+
+class DatabaseBlobStore(BlobStore):
+    """Blobs in the stored_blob table (the suffix is not kept: a SHA-256 names the bytes alone)."""
+
+    backend = "database"
+
+    def __init__(self, engine: Engine) -> None:
+        super().__init__(Path("/nonexistent-database-blob-store"))
+        self.engine = engine
+
+    def path(self, digest: str, suffix: str) -> Path:
+        raise NotImplementedError("blobs kept in the database have no path: use get() or exists()")
+
+    def put(self, data: bytes, suffix: str, *, session: Session | None = None) -> str:
+        digest = sha256_hex(data)
+        statement = _insert_ignoring_duplicates(self.engine).values(sha256=digest, data=data, size=len(data), created_at=utcnow())
+        if session is not None:  # committed with the row that names it
+            session.connection().execute(statement)
+            return digest
+        with self.engine.begin() as connection:
+            connection.execute(statement)
+        return digest
+
+    def get(self, digest: str, suffix: str) -> bytes:
+        with Session(self.engine) as session:
+            data = session.scalars(select(StoredBlob.data).where(col(StoredBlob.sha256) == digest)).first()
+        if data is None:
+            raise FileNotFoundError(f"no stored blob {digest}")
+        return bytes(data)
+
+    def exists(self, digest: str, suffix: str) -> bool:
+        with Session(self.engine) as session:
+            return session.scalars(select(StoredBlob.sha256).where(col(StoredBlob.sha256) == digest)).first() is not None
+
+    def delete(self, digest: str, suffix: str, *, session: Session | None = None) -> int:
+        def remove(target: Session) -> int:
+            size = target.scalars(select(StoredBlob.size).where(col(StoredBlob.sha256) == digest)).first()
+            if size is None:
+                return 0
+            target.connection().execute(delete(StoredBlob).where(col(StoredBlob.sha256) == digest))
+            return int(size)
+
+        if session is not None:
+            return remove(session)
+        with Session(self.engine) as own, own.begin():
+            return remove(own)
+
+    def digests(self) -> Iterator[tuple[str, str]]:
+        with Session(self.engine) as session:
+            names = list(session.scalars(select(StoredBlob.sha256).order_by(col(StoredBlob.sha256))))
+            pdfs = set(session.scalars(select(Submission.sha256).where(col(Submission.sha256).in_(names)))) if names else set()
+        for digest in names:
+            yield digest, ".pdf" if digest in pdfs else ".eml"
+
+    def total_bytes(self) -> int:
+        with Session(self.engine) as session:
+            return int(session.scalar(select(func.coalesce(func.sum(StoredBlob.size), 0))) or 0)
+
+
+def _insert_ignoring_duplicates(engine: Engine) -> Any:
+    table = StoredBlob.__table__  # type: ignore[attr-defined]
+    if engine.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        return pg_insert(table).on_conflict_do_nothing(index_elements=["sha256"])
+    if engine.dialect.name == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        return sqlite_insert(table).on_conflict_do_nothing(index_elements=["sha256"])
+    return insert(table)
+
+
+def open_blob_store(settings: Settings, engine: Engine | None = None) -> BlobStore:
+    """The store storage.backend names (the database one needs the engine)."""
+    if settings.storage.backend == "database":
+        if engine is None:
+            raise ValueError("storage.backend = database needs the database engine")
+        return DatabaseBlobStore(engine)
+    return BlobStore(settings.blob_dir)
+
+
+@dataclass
+class MigrateReport:
+    moved: int = 0
+    bytes: int = 0
+    already_there: int = 0
+    corrupt: list[str] | None = None
+
+
+def migrate_blobs(source: BlobStore, target: BlobStore) -> MigrateReport:
+    """Copy every blob from source to target, check the SHA-256 of what target gives back, then remove it from source.
+
+    A blob whose bytes do not match its name (in source, or as read back from target) is left where it is
+    and listed in `corrupt`; nothing is removed from source unless the target holds the right bytes."""
+    report = MigrateReport(corrupt=[])
+    assert report.corrupt is not None
+    for digest, suffix in list(source.digests()):
+        data = source.get(digest, suffix)
+        if sha256_hex(data) != digest:
+            report.corrupt.append(f"{digest}{suffix} (in the {source.backend} store)")
+            continue
+        if target.exists(digest, suffix):
+            report.already_there += 1
+        else:
+            target.put(data, suffix)
+        if sha256_hex(target.get(digest, suffix)) != digest:
+            report.corrupt.append(f"{digest}{suffix} (read back from the {target.backend} store)")
+            continue
+        source.delete(digest, suffix)
+        report.moved += 1
+        report.bytes += len(data)
+    return report

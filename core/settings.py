@@ -114,6 +114,28 @@ class DatabaseSettings(_Section):
 
 class StorageSettings(_Section):
     path: Path = Path("var")
+    # where raw messages and PDFs are kept: files under <path>/blobs, or the database's stored_blob table
+    backend: Literal["filesystem", "database"] = "filesystem"
+
+
+# The Privacy Regulations (SOR/83-508, s. 4(1)(a)): personal information used for an administrative
+# purpose is kept at least two years after its last use, so an individual can ask for it.
+MIN_RETENTION_YEARS = 2
+
+
+class RetentionSettings(_Section):
+    years_after_last_activity: int = MIN_RETENTION_YEARS
+    quarantine_days: int = Field(90, ge=1)
+
+    @field_validator("years_after_last_activity")
+    @classmethod
+    def _at_least_the_legal_minimum(cls, value: int) -> int:
+        if value < MIN_RETENTION_YEARS:
+            raise ValueError(
+                f"must be at least {MIN_RETENTION_YEARS}: the Privacy Regulations (s. 4(1)(a)) keep personal information used "
+                f"for an administrative purpose at least two years after its last use"
+            )
+        return value
 
 
 class ProcessingSettings(_Section):
@@ -162,6 +184,8 @@ class ConsoleSettings(_Section):
     trusted_user_header: str = ""
     claim_minutes: float = Field(30, gt=0)
     page_size: int = Field(50, ge=1, le=500)
+    # the time zone the console shows times in (an IANA name)
+    time_zone: str = "America/Toronto"
 
     @field_validator("sign_in_limit_per_address", "sign_in_limit_per_name")
     @classmethod
@@ -207,6 +231,7 @@ class Settings(_Section):
     console: ConsoleSettings = ConsoleSettings()
     notices: NoticeSettings = NoticeSettings()
     logging: LoggingSettings = LoggingSettings()
+    retention: RetentionSettings = RetentionSettings()
 
     @model_validator(mode="after")
     def _claim_outlasts_a_read(self) -> Settings:

@@ -213,7 +213,7 @@ def _add_fetched(session: Session, blobs: BlobStore, settings: MailboxSettings, 
     if session.exec(select(InboundMessage.id).where(InboundMessage.sha256 == digest)).first():
         log.info("message already recorded under another uid", uid=uid)
         return False
-    blobs.put(raw, ".eml")
+    blobs.put(raw, ".eml", session=session)  # the database store commits it with the row
     session.add(_row(settings, uidvalidity, uid, len(raw), digest, raw))
     log.info("message recorded", uid=uid, size=len(raw))
     return True

@@ -10,7 +10,8 @@ from sqlmodel import Session, col, select
 from core.enums import NoticeStatus
 from core.models import Application, Notice
 from core.settings import Settings
-from monitor.health import poll_health
+from monitor.health import health_line, poll_health
+from monitor.history import backlog_history, decided_within_service_level, oldest_open
 from monitor.status import backlog_status
 from processors.pipeline import reference
 from processors.states import OPEN_STATES
@@ -19,8 +20,10 @@ LIST_LIMIT = 20
 
 
 def dashboard_data(session: Session, settings: Settings, *, check_mailbox: bool = True, today: date | None = None) -> dict[str, Any]:
-    """{"status": backlog_status(), "health": poll_health(), "overdue": [...], "failed_notices": [...],
-    "retrying_notices": [...], "delivery_problems": [...]}; each list oldest first, at most LIST_LIMIT rows."""
+    """{"status": backlog_status(), "health": poll_health(), "health_line": health_line(), "history": backlog_history()
+    (30 days), "service_level": decided_within_service_level(), "oldest_open": oldest_open(), "overdue": [...],
+    "failed_notices": [...], "retrying_notices": [...], "delivery_problems": [...]}; each list oldest first, at most
+    LIST_LIMIT rows. Past days of the history are written to backlog_snapshot the first time they are asked for."""
     today = today or date.today()
     overdue = session.exec(
         select(Application)
@@ -43,9 +46,16 @@ def dashboard_data(session: Session, settings: Settings, *, check_mailbox: bool 
     problems = session.exec(
         select(Application).where(col(Application.delivery_problem).is_not(None)).order_by(col(Application.id)).limit(LIST_LIMIT)
     )
+    status = backlog_status(session, settings, check_mailbox=check_mailbox, today=today)
+    health = poll_health(session, settings)
     return {
-        "status": backlog_status(session, settings, check_mailbox=check_mailbox, today=today),
-        "health": poll_health(session, settings),
+        "status": status,
+        "health": health,
+        # one line for the mailbox and the outbox, agreeing with /healthz (the same poll_health())
+        "health_line": health_line(health, status["mailbox"], status["outbox"]),
+        "history": backlog_history(session, today),
+        "service_level": decided_within_service_level(session, today),
+        "oldest_open": oldest_open(session, today),
         "overdue": [_application(a) for a in overdue],
         "failed_notices": [_notice(n) for n in failed],
         "retrying_notices": [_notice(n) for n in retrying],

@@ -279,6 +279,45 @@ def claim(session: Session, application_id: int, *, officer: str, minutes: float
     return _hold(session, application_id, holder=officer, actor=officer, minutes=minutes, action="claim")
 
 
+def take_next(session: Session, *, officer: str, minutes: float, skip: int | None = None) -> int | None:
+    """Claim the next application for this officer, in one step, and return its ID (None: nothing to take).
+
+    The one this officer already holds comes first; otherwise the oldest pending_review application
+    that no live claim holds and that is assigned to nobody else. Two officers taking at once get two
+    different applications: the claim is one conditional UPDATE, and a lost race tries the next one.
+    `skip` leaves one application out (the one just decided, whose commit may still be pending).
+    """
+    now = utcnow()
+    pending = col(Application.state) == AppState.pending_review
+    order = (col(Application.received_at), col(Application.id))
+    others = col(Application.id) != skip if skip is not None else True
+    held = session.exec(
+        select(col(Application.id))
+        .where(pending, others, Application.assigned_officer == officer, col(Application.claim_until) > now)
+        .order_by(*order)
+    ).first()
+    if held is not None:
+        claim(session, held, officer=officer, minutes=minutes)
+        return held
+    free = or_(col(Application.claim_until).is_(None), col(Application.claim_until) <= now)
+    mine_or_nobodys = or_(col(Application.assigned_officer).is_(None), col(Application.assigned_officer) == officer)
+    for _ in range(5):  # a few rounds of candidates: others may be taking the same ones right now
+        candidates = list(
+            session.exec(select(col(Application.id)).where(pending, others, free, mine_or_nobodys).order_by(*order).limit(10))
+        )
+        if not candidates:
+            return None
+        for candidate in candidates:
+            if candidate is None:
+                continue
+            try:
+                claim(session, candidate, officer=officer, minutes=minutes)
+            except DecisionError:
+                continue
+            return candidate
+    return None
+
+
 def assign(session: Session, application_id: int, *, officer: str, to: str, minutes: float) -> datetime:
     """Give the application to another officer, ending any claim on it."""
     to = _required_text(to, "an officer to assign to")
@@ -354,6 +393,8 @@ def reissue_code(session: Session, settings: Settings, application_id: int, *, o
         raise DecisionError("an officer name is required")
     if application.state != AppState.approved:
         raise DecisionError(f"application {application_id} is {application.state.value}: only an approved application has a code")
+    if application.purged_at is not None:
+        raise DecisionError(f"application {application_id} was purged under the retention rules: the exporter applies again")
     account = account_of(session, application)
     if account is None:
         raise DecisionError(f"application {application_id} has no exporter account")

@@ -67,7 +67,7 @@ def inbound_view(
 
 def _evidence(blobs: BlobStore, digest: str) -> dict[str, Any]:
     """The parts of a view that come from the raw message; empty when it is not archived."""
-    if not blobs.path(digest, ".eml").is_file():
+    if not blobs.exists(digest, ".eml"):
         return {}
     message = email.message_from_bytes(skeleton(blobs.get(digest, ".eml")), policy=email.policy.default)
     froms = _raw_headers(message, "From")
@@ -200,6 +200,6 @@ def version_messages(session: Session, blobs: BlobStore, submission_ids: list[in
 def version_pdf(session: Session, blobs: BlobStore, application_id: int, submission_id: int) -> tuple[str, bytes]:
     """The stored PDF of one version of an application, with a file name for it."""
     submission = session.get(Submission, submission_id)
-    if submission is None or submission.application_id != application_id or not blobs.path(submission.sha256, ".pdf").is_file():
+    if submission is None or submission.application_id != application_id or not blobs.exists(submission.sha256, ".pdf"):
         raise NotFound(f"no PDF for version {submission_id} of application {application_id}")
     return f"CERS-{application_id:06d}-{submission_id}.pdf", blobs.get(submission.sha256, ".pdf")

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import and_, func, or_, tuple_
+from sqlalchemy import and_, func, literal, or_, tuple_
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from core.enums import AppState, MessageStatus, NoticeStatus, SubmissionStatus
@@ -179,7 +181,8 @@ class QueueFilters:
     request_kind: str | None = None  # exporter | association (a provider applies for an exporter)
     language: str | None = None
     assigned_officer: str | None = None
-    search: str | None = None  # a business number (prefix) or part of a legal name
+    search: str | None = None  # a business number (prefix) or part of a legal name, ignoring case and accents
+    related_to: int | None = None  # the applications related to this one (see related_condition)
 
 
 @dataclass(frozen=True)
@@ -202,7 +205,11 @@ def queue_page(
     """One page of applications, oldest first, each with its age in business days and its service-level standing."""
     today = today or date.today()
     bind = session.get_bind()
-    conditions = _filter_conditions(filters, case_insensitive_like=bind.dialect.name == "sqlite")
+    conditions = _filter_conditions(filters, dialect=bind.dialect.name)
+    if filters.related_to is not None:
+        conditions.append(related_condition(session, filters.related_to))
+    if bind.dialect.name == "sqlite":
+        register_fold(session)
     position = tuple_(col(Application.received_at), col(Application.id))
     query = select(Application).where(*conditions)
     backwards = before is not None and after is None
@@ -220,7 +227,10 @@ def queue_page(
     if backwards:
         applications.reverse()
     findings = _findings_by_submission(session, [a.latest_submission_id for a in applications if a.latest_submission_id])
+    related = related_counts(session, applications)
     rows = [_queue_row(a, findings.get(a.latest_submission_id or -1, []), today) for a in applications]
+    for row in rows:
+        row["related_count"] = related.get(row["id"], 0)
     matching = select(Application.id).where(*conditions).limit(COUNT_LIMIT + 1).subquery()
     total = session.exec(select(func.count()).select_from(matching)).one()
     has_next = backwards or more
@@ -233,7 +243,7 @@ def queue_page(
     )
 
 
-def _filter_conditions(filters: QueueFilters, case_insensitive_like: bool = False) -> list[Any]:
+def _filter_conditions(filters: QueueFilters, dialect: str = "sqlite") -> list[Any]:
     conditions: list[Any] = []
     if filters.state is not None:
         conditions.append(Application.state == filters.state)
@@ -258,11 +268,136 @@ def _filter_conditions(filters: QueueFilters, case_insensitive_like: bool = Fals
                 )
             )
         else:
-            pattern = f"%{_like_escaped(search)}%"
-            name = col(Application.legal_name)
-            # SQLite's LIKE already ignores case; elsewhere ask for it (PostgreSQL: ILIKE)
-            conditions.append(name.like(pattern, escape="\\") if case_insensitive_like else name.ilike(pattern, escape="\\"))
+            pattern = f"%{_like_escaped(fold(search))}%"
+            conditions.append(folded(col(Application.legal_name), dialect).like(pattern, escape="\\"))
     return conditions
+
+
+# Accent- and case-insensitive search. The search text is folded in Python (NFKD, combining marks
+# dropped, casefold); the column the same way in SQL: on SQLite by a Python function registered on the
+# connection (cers_fold), on PostgreSQL by lower(translate(...)), an immutable expression a trigram
+# index (pg_trgm, gin_trgm_ops) can cover. unaccent() would need the extension and is not immutable.
+_ACCENTED = "ÀÁÂÃÄÅÇÈÉÊËÌÍÎÏÑÒÓÔÕÖØÙÚÛÜÝàáâãäåçèéêëìíîïñòóôõöøùúûüýÿ"
+_PLAIN = "AAAAAACEEEEIIIINOOOOOOUUUUYaaaaaaceeeeiiiinoooooouuuuyy"
+FOLD_FUNCTION = "cers_fold"
+
+
+def fold(text: str) -> str:
+    """Lower case without accents: 'Érable Ltée' -> 'erable ltee'."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
+
+
+def _fold_or_none(value: object) -> str | None:
+    return fold(value) if isinstance(value, str) else None
+
+
+def folded(column: Any, dialect: str) -> Any:
+    """The column folded as fold() folds the search text, in SQL."""
+    if dialect == "postgresql":
+        return func.lower(func.translate(column, literal(_ACCENTED), literal(_PLAIN)))
+    return getattr(func, FOLD_FUNCTION)(column)
+
+
+def register_fold(session: Session) -> None:
+    """Make cers_fold() known to this SQLite connection (cheap; idempotent)."""
+    driver = session.connection().connection.driver_connection
+    driver.create_function(FOLD_FUNCTION, 1, _fold_or_none, deterministic=True)  # type: ignore[union-attr]
+
+
+# Related applications: the same exporter business number, the same sender, the same legal name, or
+# linked when one was opened beside the other (application.related_application_id).
+
+
+def related_condition(session: Session, application_id: int) -> Any:
+    """A condition matching the applications related to this one (never itself); false when there is none."""
+    application = session.get(Application, application_id)
+    if application is None:
+        return literal(False)
+    alternatives: list[Any] = [col(Application.related_application_id) == application_id]
+    if application.related_application_id is not None:
+        alternatives.append(col(Application.id) == application.related_application_id)
+    if application.exporter_business_number:
+        alternatives.append(col(Application.exporter_business_number) == application.exporter_business_number)
+    if application.sender:
+        alternatives.append(col(Application.sender) == application.sender)
+    if application.legal_name:
+        alternatives.append(col(Application.legal_name) == application.legal_name)
+    return and_(col(Application.id) != application_id, or_(*alternatives))
+
+
+def related_counts(session: Session, applications: list[Application]) -> dict[int, int]:
+    """For each application of a queue page, how many others share its business number or are linked to it.
+
+    One query for the whole page, on indexed columns only (the link from a newer application to an
+    older one is counted on the newer one here; both ways on the application page): the same sender or legal name (no index
+    without a migration; a scan of the table at 100,000 rows) are found on the application's own page
+    and by the related filter, not counted on every queue page.
+    """
+    if not applications:
+        return {}
+    bns = sorted({a.exporter_business_number for a in applications if a.exporter_business_number})
+    links = sorted({a.related_application_id for a in applications if a.related_application_id is not None})
+    alternatives: list[Any] = [col(Application.id).in_([])]
+    if links:
+        alternatives.append(col(Application.id).in_(links))
+    if bns:
+        alternatives.append(col(Application.exporter_business_number).in_(bns))
+    columns = (
+        col(Application.id),
+        col(Application.exporter_business_number),
+        col(Application.sender),
+        col(Application.legal_name),
+        col(Application.related_application_id),
+    )
+    query = sa_select(*columns).where(or_(*alternatives))
+    others = list(session.execute(query).tuples())
+    counts: dict[int, int] = {}
+    for application in applications:
+        counts[application.id or 0] = sum(1 for other in others if other[0] != application.id and _related(application, other))
+    return counts
+
+
+def _related(application: Application, other: Any) -> bool:
+    other_id, bn, _sender, _name, link = other
+    return bool(
+        link == application.id or other_id == application.related_application_id or (bn and bn == application.exporter_business_number)
+    )
+
+
+def related_applications(session: Session, application_id: int, limit: int = 20) -> list[dict[str, Any]]:
+    """The applications related to this one, newest first, each with why it is related."""
+    application = session.get(Application, application_id)
+    if application is None:
+        return []
+    query = (
+        select(Application)
+        .where(related_condition(session, application_id))
+        .order_by(col(Application.received_at).desc(), col(Application.id).desc())
+        .limit(limit)
+    )
+    result = []
+    for other in session.exec(query):
+        reasons = []
+        if other.exporter_business_number and other.exporter_business_number == application.exporter_business_number:
+            reasons.append("same_business_number")
+        if other.sender and other.sender == application.sender:
+            reasons.append("same_sender")
+        if other.legal_name and other.legal_name == application.legal_name:
+            reasons.append("same_legal_name")
+        if other.id == application.related_application_id or other.related_application_id == application.id:
+            reasons.append("linked")
+        result.append(
+            {
+                "id": other.id,
+                "reference": reference(other),
+                "state": other.state.value,
+                "legal_name": other.legal_name,
+                "received_at": other.received_at.isoformat(),
+                "reasons": reasons,
+            }
+        )
+    return result
 
 
 def _like_escaped(text: str) -> str:

@@ -6,6 +6,7 @@ import time
 from pathlib import Path
 
 import flow
+from sqlalchemy import MetaData
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
@@ -80,3 +81,17 @@ def send_until_done(engine: Engine, settings: Settings, timeout: float = 20) -> 
         reports.append(send_pending(engine, settings))
         time.sleep(0.05)
     return reports
+
+
+def every_value(engine: Engine) -> bytes:
+    """Every value of every row of every table, as bytes (any database)."""
+    metadata = MetaData()
+    metadata.reflect(engine)
+    out = bytearray()
+    with engine.connect() as connection:
+        for table in metadata.sorted_tables:
+            for row in connection.execute(table.select()):
+                for value in row:
+                    out += value if isinstance(value, bytes) else str(value).encode()
+                    out += b"\n"
+    return bytes(out)

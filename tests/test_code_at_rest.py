@@ -20,10 +20,10 @@ from pathlib import Path
 
 import pytest
 from flow import cli, database_environment, flow_settings, parsed, run_until_idle, text_of
-from outbox_helpers import SETTINGS_FILE, database, notices, outbox_settings
+from outbox_helpers import SETTINGS_FILE, database, every_value, notices, outbox_settings
 from servers import ImapAccount, imap_append
 from smtp_servers import BusyThenReady, Handler, smtp_server
-from sqlalchemy import MetaData, text
+from sqlalchemy import text
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
@@ -91,20 +91,6 @@ def sqlite_files(settings: Settings) -> bytes | None:
     assert path.name == "cers-intake.sqlite3" and path.exists()
     wal = path.with_name(path.name + "-wal")
     return path.read_bytes() + (wal.read_bytes() if wal.exists() else b"")
-
-
-def every_value(engine: Engine) -> bytes:
-    """Every value of every row of every table, as bytes (any database)."""
-    metadata = MetaData()
-    metadata.reflect(engine)
-    out = bytearray()
-    with engine.connect() as connection:
-        for table in metadata.sorted_tables:
-            for row in connection.execute(table.select()):
-                for value in row:
-                    out += value if isinstance(value, bytes) else str(value).encode()
-                    out += b"\n"
-    return bytes(out)
 
 
 NOTICES_HOLDING = {

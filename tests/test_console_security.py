@@ -27,7 +27,15 @@ from core.errors import SettingsError
 from core.models import Application, AuditEvent, Officer
 
 PUBLIC = {("GET", "/sign-in"), ("POST", "/sign-in"), ("POST", "/language")}
-PARAMS = {"application_id": "1", "submission_id": "1", "item_id": "1", "name": "olga", "action": "approve", "code": "rm-missing"}
+PARAMS = {
+    "application_id": "1",
+    "submission_id": "1",
+    "item_id": "1",
+    "name": "olga",
+    "action": "approve",
+    "code": "rm-missing",
+    "number": "1",
+}
 
 
 @pytest.fixture

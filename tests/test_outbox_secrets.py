@@ -4,10 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from outbox_helpers import database, notices, outbox_settings
+from outbox_helpers import database, every_value, notices, outbox_settings
 from smtp_servers import DropAfterData, smtp_server
-from sqlalchemy import MetaData
-from sqlalchemy.engine import Engine
 from structlog.testing import capture_logs
 
 from core.db import session_scope
@@ -18,20 +16,6 @@ from outbox.compose import queue_notice
 from outbox.sender import journal_path, send_pending
 
 CODE = "K7QX-M2RD-9WZT"
-
-
-def _every_value(engine: Engine) -> bytes:
-    """Every value of every row of every table, as bytes (any database)."""
-    metadata = MetaData()
-    metadata.reflect(engine)
-    out = bytearray()
-    with engine.connect() as connection:
-        for table in metadata.sorted_tables:
-            for row in connection.execute(table.select()):
-                for value in row:
-                    out += value if isinstance(value, bytes) else str(value).encode()
-                    out += b"\n"
-    return bytes(out)
 
 
 def _sqlite_files(storage: Path) -> bytes:
@@ -80,7 +64,7 @@ def test_activation_code_is_kept_until_accepted_then_gone_from_database_and_logs
     message = parsed(handler.bag.messages[0][1])
     assert CODE in message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
     assert CODE in message.get_body(("html",)).get_content()  # type: ignore[union-attr]
-    assert CODE.encode() not in _every_value(engine)
+    assert CODE.encode() not in every_value(engine)
     assert CODE.encode() not in _sqlite_files(tmp_path)  # not in free pages or the log either
     assert CODE not in repr(logs) and logs
     assert CODE not in (journal_path(settings).read_text() if journal_path(settings).exists() else "")
