@@ -17,7 +17,7 @@ from core.db import session_scope
 from core.enums import OfficerRole
 from core.errors import DecisionError, IntakeError
 from core.models import Application, Officer
-from processors import decisions, reasons
+from processors import decisions, reasons, retention
 from processors.queue import application_detail
 
 router = APIRouter(dependencies=[Depends(csrf_protect)])
@@ -78,6 +78,28 @@ def release(request: Request, application_id: int, officer: Officer = Depends(de
         with session_scope(console.engine) as db:
             decisions.release(db, application_id, officer=officer.name)
         flash(request, t("released_flash", reference=f"CERS-{application_id:06d}"))
+    except IntakeError as exc:
+        flash(request, t("error", message=str(exc)), "error")
+    return redirect(f"/applications/{application_id}")
+
+
+@router.post("/applications/{application_id}/hold")
+def hold(request: Request, application_id: int, officer: Officer = Depends(supervisor)) -> Response:
+    return _set_hold(request, application_id, officer, True)
+
+
+@router.post("/applications/{application_id}/release-hold")
+def release_hold(request: Request, application_id: int, officer: Officer = Depends(supervisor)) -> Response:
+    return _set_hold(request, application_id, officer, False)
+
+
+def _set_hold(request: Request, application_id: int, officer: Officer, hold: bool) -> Response:
+    """A supervisor keeps an application out of the retention purge, or lets it go again."""
+    t = translator(language_of(request))
+    try:
+        with session_scope(console_of(request).engine) as db:
+            retention.set_hold(db, application_id, supervisor=officer.name, hold=hold, reason="console")
+        flash(request, t("held_flash" if hold else "hold_released_flash", reference=f"CERS-{application_id:06d}"))
     except IntakeError as exc:
         flash(request, t("error", message=str(exc)), "error")
     return redirect(f"/applications/{application_id}")

@@ -7,15 +7,18 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import structlog
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import event, text
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, create_engine
 
 from core.settings import Settings
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+log = structlog.get_logger("db")
 
 
 def make_engine(settings: Settings) -> Engine:
@@ -85,3 +88,21 @@ def lock_key(session: Session, key: str) -> None:
     """Hold a PostgreSQL advisory lock on key until the transaction ends (SQLite: write_session's lock does)."""
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"), {"key": key})
+
+
+def forget_old_pages(engine: Engine) -> None:
+    """SQLite keeps a replaced row's old page in its write-ahead log until a checkpoint: end it now.
+
+    Called after a transaction that removed a secret or personal information (secure_delete zeroes the
+    page in the database file itself). Nothing to do on PostgreSQL, whose WAL is not kept with the data.
+    """
+    if engine.dialect.name != "sqlite":
+        return
+    try:
+        with engine.connect() as connection:
+            result = connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)").first()
+    except SQLAlchemyError as exc:  # busy: the next checkpoint does it
+        log.warning("checkpoint failed", error=type(exc).__name__)
+        return
+    if result is not None and result[0]:  # a reader held the log: the next checkpoint clears it
+        log.warning("checkpoint could not finish: a reader holds the write-ahead log")

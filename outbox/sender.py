@@ -27,7 +27,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, col, select
 
 from core.claims import new_holder
-from core.db import session_scope
+from core.db import forget_old_pages, session_scope
 from core.enums import NoticeStatus, SendOutcome
 from core.errors import PermanentSendError, SendError
 from core.models import Application, AuditEvent, Notice, clip_error, utcnow
@@ -149,22 +149,6 @@ def mark_sent(engine: Engine, notice_id: int, at: datetime | None = None) -> Non
         session.add(notice)
     if had_secret:
         forget_old_pages(engine)
-
-
-def forget_old_pages(engine: Engine) -> None:
-    """SQLite keeps a replaced row's old page in its write-ahead log until a checkpoint: end it now.
-
-    Called after every transaction that forgot a secret (secure_delete zeroes it in the database file)."""
-    if engine.dialect.name != "sqlite":
-        return
-    try:
-        with engine.connect() as connection:
-            result = connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)").first()
-    except SQLAlchemyError as exc:  # busy: the next checkpoint does it
-        log.warning("checkpoint after redaction failed", error=type(exc).__name__)
-        return
-    if result is not None and result[0]:  # a reader held the log: the next checkpoint clears it
-        log.warning("checkpoint after redaction could not finish: a reader holds the write-ahead log")
 
 
 def recover_accepted(engine: Engine, journal: AcceptedJournal) -> int:

@@ -46,6 +46,7 @@ def inbound_view(
         "date": row.date_header,
         "received_at": row.received_at.isoformat(),
         "kind": row.kind.value if row.kind else None,
+        "classified_by": row.classified_by,  # the signal that decided the kind
         "authentication_results": [],  # each header's text, as the sender's mail carried it
         "authentication": [],  # the same, each with its authserv-id and whether our server wrote it
         "text": None,

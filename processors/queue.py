@@ -135,6 +135,7 @@ def _summary(application: Application, findings: list[dict[str, str]]) -> dict[s
         "due_on": application.due_on.isoformat() if application.due_on else None,
         "assigned_officer": application.assigned_officer,
         "delivery_problem": application.delivery_problem,
+        "on_hold": application.on_hold,
         # its activation code never reached the exporter and was revoked: an officer reissues one
         "reissue_needed": application.reissue_needed,
         "related": (

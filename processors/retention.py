@@ -34,7 +34,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, col, select
 
 from core.blobs import BlobStore
-from core.db import write_session
+from core.db import forget_old_pages, write_session
 from core.enums import AppState, MessageStatus, OfficerRole
 from core.errors import DecisionError
 from core.models import (
@@ -219,7 +219,7 @@ def purge(
                 at=now,
             )
         )
-    forget_old_pages(engine)
+    _clear_old_versions(engine)
     log.info("retention purge", **report.counts())
     return report
 
@@ -363,21 +363,21 @@ def _purge_message_audit(session: Session, messages: set[int]) -> int:
     return purged
 
 
-def forget_old_pages(engine: Engine) -> None:
-    """SQLite keeps replaced pages in its write-ahead log until a checkpoint: end it now (secure_delete
-    zeroes them in the main file). On PostgreSQL, VACUUM the purged tables so the old row versions
-    are marked free and reused."""
+PURGED_TABLES = ("application", "submission", "finding", "notice", "inbound_message", "decision", "audit_event", "account", "stored_blob")
+
+
+def _clear_old_versions(engine: Engine) -> None:
+    """Purged values leave no old copy: SQLite's write-ahead log is checkpointed; on PostgreSQL the
+    purged tables are VACUUMed so the old row versions are marked free and reused."""
+    forget_old_pages(engine)
+    if engine.dialect.name != "postgresql":
+        return
     try:
-        if engine.dialect.name == "sqlite":
-            with engine.connect() as connection:
-                connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
-        elif engine.dialect.name == "postgresql":
-            with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-                for table in ("application", "submission", "finding", "notice", "inbound_message", "decision", "audit_event", "account"):
-                    connection.exec_driver_sql(f"VACUUM {table}")
-                connection.exec_driver_sql("VACUUM stored_blob")
-    except SQLAlchemyError as exc:  # busy: the next checkpoint does it
-        log.warning("clearing old pages after the purge failed", error=type(exc).__name__)
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            for table in PURGED_TABLES:
+                connection.exec_driver_sql(f"VACUUM {table}")
+    except SQLAlchemyError as exc:  # busy: autovacuum does it later
+        log.warning("vacuum after the purge failed", error=type(exc).__name__)
 
 
 def _supervisor(session: Session, name: str) -> Officer:
