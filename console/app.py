@@ -22,9 +22,8 @@ from console import (
 )
 from console.auth import Forbidden, NotSignedIn
 from console.guard import SignInGuard
-from console.i18n import translator
 from console.sessions import ConsoleCookies, CookieKeys
-from console.web import Console, language_of, redirect, render
+from console.web import Console, redirect, render, words_of
 from core.blobs import open_blob_store
 from core.errors import SettingsError
 from core.settings import Settings
@@ -111,7 +110,7 @@ async def _not_signed_in(request: Request, exc: Exception) -> Response:
 
 
 async def _forbidden(request: Request, exc: Exception) -> Response:
-    return render(request, "error.html", None, status_code=403, message=translator(language_of(request))("forbidden"))
+    return render(request, "error.html", None, status_code=403, message=words_of(request).gettext("Your role does not allow this."))
 
 
 class SecurityHeaders:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from html import escape
 from typing import Any
 
@@ -24,9 +25,19 @@ def _scale(maximum: int) -> tuple[int, list[int]]:
 
 
 def bar_chart(
-    days: list[dict[str, Any]], series: list[str], value: Any, *, title: str, labels: dict[str, str], day_label: Any, chart_id: str
+    days: list[dict[str, Any]],
+    series: list[str],
+    value: Any,
+    *,
+    title: str,
+    labels: dict[str, str],
+    day_label: Any,
+    chart_id: str,
+    number: Callable[[int], str] = str,
+    tip: Callable[[str, str, str], str] = lambda day, series, count: f"{day}: {series} {count}",
 ) -> Markup:
-    """Stacked bars, one per day; value(day, name) -> int; labels name each series; day_label(iso) -> short date."""
+    """Stacked bars, one per day; value(day, name) -> int; labels name each series; day_label(iso) -> short date;
+    number(n) -> the figure as the officer's locale writes it; tip(day, series, count) -> a bar's tooltip, in the officer's language."""
     totals = [sum(value(day, name) for name in series) for day in days]
     ceiling, ticks = _scale(max(totals, default=0))
     plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
@@ -40,7 +51,7 @@ def bar_chart(
     for tick in ticks:
         y = TOP + plot_h - plot_h * tick / ceiling
         parts.append(f'<line x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{y:.1f}" y2="{y:.1f}" stroke="#d0d4d9" stroke-width="1"/>')
-        parts.append(f'<text x="{LEFT - 6}" y="{y + 4:.1f}" text-anchor="end" font-size="12" fill="#333">{tick}</text>')
+        parts.append(f'<text x="{LEFT - 6}" y="{y + 4:.1f}" text-anchor="end" font-size="12" fill="#333">{escape(number(tick))}</text>')
     for index, day in enumerate(days):
         x = LEFT + index * slot + (slot - bar) / 2
         y = TOP + plot_h
@@ -50,10 +61,10 @@ def bar_chart(
                 continue
             height = plot_h * amount / ceiling
             y -= height
-            tip = f"{day_label(day['day'])}: {labels[name]} {amount}"
+            text = tip(day_label(day["day"]), labels[name], number(amount))
             parts.append(
                 f'<rect x="{x:.1f}" y="{y:.1f}" width="{bar:.1f}" height="{height:.1f}" fill="{COLOURS.get(name, "#1a4c80")}">'
-                f"<title>{escape(tip)}</title></rect>"
+                f"<title>{escape(text)}</title></rect>"
             )
         if index % 5 == 0 or index == len(days) - 1:
             label = escape(day_label(day["day"]))

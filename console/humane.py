@@ -1,4 +1,4 @@
-"""Times, dates and values as an officer reads them: in the console's time zone, through Babel, in words."""
+"""Times, dates, numbers and values as an officer reads them: in the console's time zone, through Babel, in words."""
 
 from __future__ import annotations
 
@@ -7,17 +7,19 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from babel.dates import format_date, format_datetime, format_timedelta
+from babel.numbers import format_decimal, format_percent
 
+from console.i18n import LOCALES
 from core.models import utcnow
 
 RECENT = timedelta(hours=12)  # younger than this, "2 h ago" reads better than a clock time
 
 
 class Clock:
-    """Formats times for one page: the officer's language, the console's time zone."""
+    """Formats times and numbers for one page: the officer's language (en_CA, fr_CA), the console's time zone."""
 
     def __init__(self, language: str, time_zone: str, now: datetime | None = None) -> None:
-        self.locale = "fr_CA" if language == "fr" else "en_CA"
+        self.locale = LOCALES.get(language, LOCALES["en"])
         try:
             self.zone: Any = ZoneInfo(time_zone)
         except (ZoneInfoNotFoundError, ValueError):
@@ -34,6 +36,11 @@ class Clock:
         """29 Nov 2026 14:02 (local time)."""
         moment = self._moment(value)
         return format_datetime(moment, "d MMM y HH:mm", tzinfo=self.zone, locale=self.locale) if moment else "–"
+
+    def time(self, value: datetime | str | None) -> str:
+        """14:02 (local time)."""
+        moment = self._moment(value)
+        return format_datetime(moment, "HH:mm", tzinfo=self.zone, locale=self.locale) if moment else "–"
 
     def ago(self, value: datetime | str | None) -> str:
         """2 hrs ago / il y a 2 h."""
@@ -68,6 +75,14 @@ class Clock:
         day = date.fromisoformat(value[:10]) if isinstance(value, str) else value
         pattern = "d MMM" if day.year == self.now.astimezone(self.zone).year else "d MMM y"
         return format_date(day, pattern, locale=self.locale)
+
+    def number(self, value: float | None) -> str:
+        """1,234 / 1 234 (a no-break space in French)."""
+        return "–" if value is None else format_decimal(value, locale=self.locale)
+
+    def percent(self, share: float) -> str:
+        """0.85 -> 85% / 85 %."""
+        return format_percent(share, locale=self.locale)
 
     def iso(self, value: datetime | str | None) -> str:
         """For <time datetime="...">."""

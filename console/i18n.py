@@ -1,367 +1,91 @@
-"""The console's words in English and French."""
+"""The console's words: gettext catalogues (English msgids, `locale/fr/LC_MESSAGES/messages.po`) read with Babel.
+
+The .po is compiled in memory when first asked for (no .mo is kept or built). Python code takes a
+`Words` for the officer's language; templates call `_()`/`ngettext()` (jinja2.ext.i18n, new style),
+which find the page's catalogue in the render context (`install`), so one shared Jinja environment
+serves every language at once. Edit the catalogue with `scripts/translations.sh`.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from functools import cache
+from io import BytesIO
+from pathlib import Path
+from typing import Any
+
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from babel.support import Translations
+from jinja2 import Environment, pass_context
+from jinja2.runtime import Context
 
 LANGUAGES = ("en", "fr")
-
-WORDS: dict[str, tuple[str, str]] = {
-    "app_title": ("CERS applications – officer console", "Demandes SCDE – console des agents"),
-    "skip": ("Skip to content", "Passer au contenu"),
-    "queue": ("Queue", "File d'attente"),
-    "correspondence": ("Correspondence", "Correspondance"),
-    "officers": ("Officers", "Agents"),
-    "dashboard": ("Dashboard", "Tableau de bord"),
-    "sign_in": ("Sign in", "Ouvrir une session"),
-    "sign_out": ("Sign out", "Fermer la session"),
-    "signed_in_as": ("Signed in as", "Session de"),
-    "name": ("Name", "Nom"),
-    "password": ("Password", "Mot de passe"),
-    "sign_in_refused": (
-        "Sign-in refused: the name or password is wrong, or the account is locked or disabled. "
-        "After repeated failures an account is locked for a while; a supervisor can unlock it.",
-        "Ouverture de session refusée\u00a0: le nom ou le mot de passe est erroné, ou le compte est verrouillé ou désactivé. "
-        "Après des échecs répétés, un compte est verrouillé pour un moment; un superviseur peut le déverrouiller.",
-    ),
-    "too_many_sign_ins_title": ("Too many sign-in attempts", "Trop de tentatives d'ouverture de session"),
-    "too_many_sign_ins": (
-        "Too many sign-in attempts from this address or for this name. Wait {seconds} seconds, then try again.",
-        "Trop de tentatives d'ouverture de session depuis cette adresse ou pour ce nom. Attendez {seconds}\u00a0secondes, puis réessayez.",
-    ),
-    "sso_note": ("Your organization's single sign-on signs you in.", "L'authentification unique de votre organisation vous connecte."),
-    "language_switch": ("Français", "English"),
-    "state": ("State", "État"),
-    "all": ("All", "Tous"),
-    "request_kind": ("Request", "Demande"),
-    "kind_exporter": ("Exporter", "Exportateur"),
-    "kind_association": ("Provider for an exporter", "Fournisseur pour un exportateur"),
-    "language": ("Language", "Langue"),
-    "lang_en": ("English", "Anglais"),
-    "lang_fr": ("French", "Français"),
-    "assigned_officer": ("Assigned to", "Assignée à"),
-    "search": ("Business number or legal name", "Numéro d'entreprise ou nom légal"),
-    "filter": ("Filter", "Filtrer"),
-    "reference": ("Reference", "Référence"),
-    "business_number": ("Business number", "Numéro d'entreprise"),
-    "legal_name": ("Legal name", "Nom légal"),
-    "received": ("Received", "Reçue"),
-    "age": ("Age (business days)", "Âge (jours ouvrables)"),
-    "due": ("Due", "Échéance"),
-    "findings": ("Findings", "Constats"),
-    "overdue": ("Overdue", "En retard"),
-    "due_today": ("Due today", "Échéance aujourd'hui"),
-    "on_time": ("On time", "Dans les délais"),
-    "no_applications": ("No applications match.", "Aucune demande ne correspond."),
-    "showing": ("{count} of {total}", "{count} sur {total}"),
-    "previous": ("Previous page", "Page précédente"),
-    "next": ("Next page", "Page suivante"),
-    "first_page": ("First page", "Première page"),
-    "service_level": ("Service level: 5 business days", "Norme de service\u00a0: 5 jours ouvrables"),
-    "state_received": ("Received", "Reçue"),
-    "state_needs_info": ("Needs information", "Renseignements requis"),
-    "state_pending_review": ("Pending review", "En attente d'examen"),
-    "state_approved": ("Approved", "Approuvée"),
-    "state_rejected": ("Rejected", "Refusée"),
-    "application": ("Application", "Demande"),
-    "fields": ("Fields", "Champs"),
-    "item": ("Item", "Champ"),
-    "field": ("Field", "Champ"),
-    "value": ("Value", "Valeur"),
-    "source": ("Where it came from", "Provenance"),
-    "the_pdf": ("The form as received", "Le formulaire reçu"),
-    "open_pdf": ("Open the PDF", "Ouvrir le PDF"),
-    "versions": ("Versions received", "Versions reçues"),
-    "version": ("Version", "Version"),
-    "read_by": ("read by", "lue par"),
-    "shown": ("shown", "affichée"),
-    "email": ("The email it came in", "Le courriel d'origine"),
-    "sender": ("Sender", "Expéditeur"),
-    "classified_by": ("Kind decided by", "Type établi d'après"),
-    "hold": ("Hold (no purge)", "Garder (aucune purge)"),
-    "release_hold": ("Release the hold", "Lever la garde"),
-    "on_hold": ("On hold: no retention purge touches it.", "En garde\u00a0: aucune purge de conservation n'y touche."),
-    "held_flash": ("{reference} is on hold.", "{reference} est en garde."),
-    "hold_released_flash": ("{reference} is no longer on hold.", "{reference} n'est plus en garde."),
-    "subject": ("Subject", "Objet"),
-    "date": ("Date", "Date"),
-    "auth_results": ("Authentication results", "Résultats d'authentification"),
-    "auth_ours": ("Verdict of our mail server ({id})", "Verdict de notre serveur de messagerie ({id})"),
-    "auth_sender": (
-        "Written by the sender, not by our server: not verified",
-        "Écrit par l'expéditeur, non par notre serveur\u00a0: non vérifié",
-    ),
-    "from_as_written": ("From header, as the sender wrote it", "En-tête From, tel que l'expéditeur l'a écrit"),
-    "message_text": ("Message text (activation codes masked)", "Texte du message (codes d'activation masqués)"),
-    "none": ("none", "aucun"),
-    "notices": ("Notices sent", "Avis envoyés"),
-    "kind": ("Kind", "Type"),
-    "to": ("To", "À"),
-    "status": ("Status", "État"),
-    "sent_at": ("Sent", "Envoyé"),
-    "audit": ("Audit trail", "Piste de vérification"),
-    "when": ("When", "Quand"),
-    "who": ("Who", "Qui"),
-    "what": ("What", "Quoi"),
-    "detail": ("Detail", "Détail"),
-    "decide": ("Decide", "Décider"),
-    "claim": ("Claim", "Prendre en charge"),
-    "release": ("Release", "Libérer"),
-    "claimed_by": ("Claimed by {who} until {until}", "Prise en charge par {who} jusqu'à {until}"),
-    "assign": ("Assign", "Assigner"),
-    "approve": ("Approve", "Approuver"),
-    "reject": ("Reject", "Refuser"),
-    "request_info": ("Request information", "Demander des renseignements"),
-    "reissue_code": ("Reissue the activation code", "Émettre un nouveau code d'activation"),
-    "reopen": ("Reopen", "Rouvrir"),
-    "reason": ("Reason (sent to the applicant)", "Motif (envoyé au demandeur)"),
-    "reopen_reason": ("Reason (kept in the audit trail)", "Motif (conservé dans la piste de vérification)"),
-    "message": ("Message (sent to the applicant)", "Message (envoyé au demandeur)"),
-    "confirm": ("Confirm", "Confirmer"),
-    "cancel": ("Cancel", "Annuler"),
-    "confirm_title": ("Confirm: {action}", "Confirmer\u00a0: {action}"),
-    "confirm_approve": (
-        "Approve {reference}? The authorization ID and a new activation code go to {email}, the exporter email on the form.",
-        "Approuver {reference}? L'ID d'autorisation et un nouveau code d'activation seront envoyés à {email}, "
-        "l'adresse de l'exportateur inscrite sur le formulaire.",
-    ),
-    "confirm_reject": ("Reject {reference}? This reason goes to {email}:", "Refuser {reference}? Ce motif sera envoyé à {email}\u00a0:"),
-    "confirm_request_info": (
-        "Send this request to {email} and put {reference} back in Needs information?",
-        "Envoyer cette demande à {email} et remettre {reference} à l'état Renseignements requis?",
-    ),
-    "confirm_replace_email": (
-        "This business number already has an account at {old}. Approving replaces that address with {new}: "
-        "the new code goes to {new}, the old code stops working, and {old} is told of the change.",
-        "Ce numéro d'entreprise a déjà un compte à l'adresse {old}. L'approbation remplace cette adresse par {new} : "
-        "le nouveau code est envoyé à {new}, l'ancien code cesse de fonctionner et {old} est avisée du changement.",
-    ),
-    "replace_email_needs_supervisor": (
-        "{reference} would replace the address of an existing account ({old} by {new}): only a supervisor can approve it.",
-        "{reference} remplacerait l'adresse d'un compte existant ({old} par {new}) : seul un superviseur peut l'approuver.",
-    ),
-    "confirm_reissue_code": (
-        "Issue a new activation code for {reference}? The old code stops working; the new one goes to {email}.",
-        "Émettre un nouveau code d'activation pour {reference}? L'ancien cesse de fonctionner; le nouveau sera envoyé à {email}.",
-    ),
-    "confirm_reopen": (
-        "Reopen {reference}? It goes back to Pending review.",
-        "Rouvrir {reference}? Elle retourne à l'état En attente d'examen.",
-    ),
-    "approved_flash": (
-        "{reference} approved. Authorization ID: {authorization_id} (shown once). The activation code goes to the exporter's email only.",
-        "{reference} approuvée. ID d'autorisation\u00a0: {authorization_id} (affiché une seule fois). "
-        "Le code d'activation est envoyé seulement à l'adresse de l'exportateur.",
-    ),
-    "rejected_flash": (
-        "{reference} rejected; the reason is on its way to the applicant.",
-        "{reference} refusée; le motif est envoyé au demandeur.",
-    ),
-    "request_info_flash": (
-        "{reference} needs information; the message is on its way.",
-        "{reference}\u00a0: renseignements demandés; le message est envoyé.",
-    ),
-    "reissued_flash": (
-        "A new activation code for {reference} is on its way to the exporter's email, valid until {expires}.",
-        "Un nouveau code d'activation pour {reference} est envoyé à l'adresse de l'exportateur, valide jusqu'au {expires}.",
-    ),
-    "reopened_flash": ("{reference} reopened.", "{reference} rouverte."),
-    "claimed_flash": ("You hold {reference} until {until}.", "Vous avez {reference} jusqu'à {until}."),
-    "released_flash": ("{reference} released.", "{reference} libérée."),
-    "assigned_flash": ("{reference} assigned to {who}.", "{reference} assignée à {who}."),
-    "error": ("Not done: {message}", "Non fait\u00a0: {message}"),
-    "no_correspondence": ("No open correspondence.", "Aucune correspondance ouverte."),
-    "show_closed": ("Show closed items too", "Afficher aussi les éléments fermés"),
-    "reply": ("Reply", "Répondre"),
-    "close": ("Close", "Fermer"),
-    "closed": ("Closed", "Fermé"),
-    "replies": ("Replies", "Réponses"),
-    "your_reply": ("Your reply (sent to the sender)", "Votre réponse (envoyée à l'expéditeur)"),
-    "replied_flash": ("Reply queued for {to}.", "Réponse envoyée à {to}."),
-    "closed_flash": ("Item closed.", "Élément fermé."),
-    "role": ("Role", "Rôle"),
-    "role_monitor": ("Monitor (reads only)", "Surveillance (lecture seule)"),
-    "role_officer": ("Officer (decides)", "Agent (décide)"),
-    "role_supervisor": (
-        "Supervisor (also manages accounts, reopens decisions)",
-        "Superviseur (gère aussi les comptes, rouvre les décisions)",
-    ),
-    "active": ("Active", "Actif"),
-    "yes": ("yes", "oui"),
-    "no": ("no", "non"),
-    "locked_until": ("Locked until", "Verrouillé jusqu'à"),
-    "last_sign_in": ("Last sign-in", "Dernière session"),
-    "add_officer": ("Add an officer", "Ajouter un agent"),
-    "add": ("Add", "Ajouter"),
-    "change_role": ("Change role", "Changer le rôle"),
-    "new_password": ("New password (12 characters or more)", "Nouveau mot de passe (12 caractères ou plus)"),
-    "set_password": ("Set password", "Définir le mot de passe"),
-    "disable": ("Disable", "Désactiver"),
-    "enable": ("Enable", "Activer"),
-    "unlock": ("Unlock", "Déverrouiller"),
-    "locked_accounts": ("Locked accounts: {names}", "Comptes verrouillés\u00a0: {names}"),
-    "locked_badge": ("locked", "verrouillé"),
-    "sessions": ("Sessions", "Sessions"),
-    "sign_out_everywhere": ("Sign out everywhere", "Fermer toutes les sessions"),
-    "signed_out_everywhere_flash": (
-        "{name} is signed out everywhere ({count} session(s) ended).",
-        "Toutes les sessions de {name} sont fermées ({count} session(s) terminée(s)).",
-    ),
-    "officer_saved_flash": ("Saved: {name}.", "Enregistré\u00a0: {name}."),
-    "not_found": ("Not found.", "Introuvable."),
-    "forbidden": ("Your role does not allow this.", "Votre rôle ne permet pas cette action."),
-    "no_pdf": ("The PDF is not available.", "Le PDF n'est pas disponible."),
-    "warning": ("warning", "avertissement"),
-    "error_sev": ("error", "erreur"),
-    "provenance_none": ("not on the form", "absent du formulaire"),
-    "in_english": ("in English", "en anglais"),
-    "reasons": ("Standard texts", "Textes types"),
-    "reasons_intro": (
-        "Texts officers can send with a decision, each in English and French. A retired text is no longer offered.",
-        "Textes que les agents peuvent joindre à une décision, chacun en anglais et en français. Un texte retiré n'est plus proposé.",
-    ),
-    "retired": ("retired", "retiré"),
-    "offered": ("Offered to officers", "Proposé aux agents"),
-    "save": ("Save", "Enregistrer"),
-    "add_reason": ("Add a standard text", "Ajouter un texte type"),
-    "code": ("Code", "Code"),
-    "reason_saved": ("Standard text {code} saved.", "Texte type {code} enregistré."),
-    "standard_text": ("Standard text", "Texte type"),
-    "none_chosen": ("none: write it below", "aucun\u00a0: rédigez-le ci-dessous"),
-    "in_french": ("in French", "en français"),
-    "prefill_intro": (
-        "Please correct the following and send the form again:",
-        "Veuillez corriger ce qui suit et renvoyer le formulaire\u00a0:",
-    ),
-    # the queue for work
-    "take_next": ("Take the next", "Prendre la suivante"),
-    "nothing_to_take": ("No application is waiting for a decision.", "Aucune demande n'attend de décision."),
-    "next_taken": ("Next: {reference}, claimed for you.", "Suivante\u00a0: {reference}, prise en charge pour vous."),
-    "times_in": ("times in {zone}", "heures de {zone}"),
-    "related_to": ("Applications related to {reference}.", "Demandes liées à {reference}."),
-    "show_all": ("Show all", "Tout afficher"),
-    "lang_short": ("Lang.", "Langue"),
-    "age_short": ("Age", "Âge"),
-    "kind_short_exporter": ("Exporter", "Exportateur"),
-    "kind_short_association": ("Provider", "Fournisseur"),
-    "related_badge": ("{count} related", "{count} liées"),
-    "related_badge_one": ("1 related", "1 liée"),
-    "n_errors": ("{count} errors", "{count} erreurs"),
-    "n_errors_one": ("1 error", "1 erreur"),
-    "n_warnings": ("{count} warnings", "{count} avertissements"),
-    "n_warnings_one": ("1 warning", "1 avertissement"),
-    "n_findings": ("{count} findings", "{count} constats"),
-    "n_findings_one": ("1 finding", "1 constat"),
-    "pages": ("Pages", "Pages"),
-    "colon": (":", "\u00a0:"),
-    # the application page
-    "page_of": ("Page {number} of {count} of the form as received", "Page {number} de {count} du formulaire reçu"),
-    "no_page_images": ("The form could not be drawn; open the PDF.", "Le formulaire n'a pas pu être affiché; ouvrez le PDF."),
-    "related_applications": ("Related applications", "Demandes liées"),
-    "related_same_business_number": ("same business number", "même numéro d'entreprise"),
-    "related_same_sender": ("same sender", "même expéditeur"),
-    "related_same_legal_name": ("same legal name", "même nom légal"),
-    "related_linked": ("linked when received", "liée à la réception"),
-    "request_exporter": ("{exporter} asks for access to CERS as an exporter", "{exporter} demande l'accès au SCDE comme exportateur"),
-    "request_association": (
-        "Customs service provider {provider} asks to report for {exporter}",
-        "Le fournisseur de services douaniers {provider} demande à déclarer pour {exporter}",
-    ),
-    "the_bot": ("the intake bot", "le robot de réception"),
-    "role_name_monitor": ("monitor", "surveillance"),
-    "role_name_officer": ("officer", "agent"),
-    "role_name_supervisor": ("supervisor", "superviseur"),
-    "notice_acknowledgment": ("Acknowledgment", "Accusé de réception"),
-    "notice_missing_information": ("Missing information", "Renseignements manquants"),
-    "notice_scanned_form": ("Scanned form", "Formulaire numérisé"),
-    "notice_not_a_form": ("Not a form", "Pas un formulaire"),
-    "notice_encrypted_form": ("Encrypted form", "Formulaire chiffré"),
-    "notice_unreadable_form": ("Unreadable form", "Formulaire illisible"),
-    "notice_pdfs_not_read": ("PDFs not read", "PDF non lus"),
-    "notice_correspondence_acknowledgment": ("Correspondence acknowledgment", "Accusé de réception de correspondance"),
-    "notice_correspondence_reply": ("Reply to correspondence", "Réponse à la correspondance"),
-    "notice_officer_request": ("Request for information", "Demande de renseignements"),
-    "notice_rejection": ("Rejection", "Refus"),
-    "notice_activation": ("Activation code (masked here)", "Code d'activation (masqué ici)"),
-    "notice_association_confirmation": ("Association confirmation", "Confirmation d'association"),
-    "notice_email_replaced": ("Address replaced", "Adresse remplacée"),
-    "notice_alert": ("Alert", "Alerte"),
-    "notice_status_pending": ("waiting to be sent", "en attente d'envoi"),
-    "notice_status_sent": ("sent", "envoyé"),
-    "notice_status_failed": ("failed", "échec"),
-    "notice_status_undeliverable": ("returned undelivered", "retourné non livré"),
-    "audit_application_created": ("Application opened from an email by {who}", "Demande ouverte à partir d'un courriel par {who}"),
-    "audit_form_received": ("Form read by {who}; now {state}", "Formulaire lu par {who}; maintenant {state}"),
-    "audit_version_waiting": ("A new version waits for the decision ({who})", "Une nouvelle version attend la décision ({who})"),
-    "audit_related_application": ("A related application was received ({who})", "Une demande liée a été reçue ({who})"),
-    "audit_approve": ("Approved by {who}", "Approuvée par {who}"),
-    "audit_reject": ("Rejected by {who}", "Refusée par {who}"),
-    "audit_request_info": ("Information requested by {who}", "Renseignements demandés par {who}"),
-    "audit_reopen": ("Reopened by {who}", "Rouverte par {who}"),
-    "audit_claim": ("Claimed by {who}", "Prise en charge par {who}"),
-    "audit_release": ("Released by {who}", "Libérée par {who}"),
-    "audit_assign": ("Assigned by {who}", "Assignée par {who}"),
-    "audit_reissue_code": ("New activation code issued by {who}", "Nouveau code d'activation émis par {who}"),
-    "audit_account_email_replaced": ("Account address replaced by {who}", "Adresse du compte remplacée par {who}"),
-    "audit_associate": ("Provider associated by {who}", "Fournisseur associé par {who}"),
-    "audit_notice_bounced": ("A notice came back undelivered ({who})", "Un avis est revenu non livré ({who})"),
-    "audit_reply_suppressed": ("An automatic reply was withheld ({who})", "Une réponse automatique a été retenue ({who})"),
-    "audit_reply_limited": (
-        "An automatic reply was held back by the daily limit ({who})",
-        "Une réponse automatique a été retenue par la limite quotidienne ({who})",
-    ),
-    "audit_other": ("{action} by {who}", "{action} par {who}"),
-    # the dashboard
-    "health_ok": ("Healthy: the mailbox is polled and mail goes out", "En bon état\u00a0: la boîte est relevée et le courrier part"),
-    "health_warning": ("Needs attention", "À surveiller"),
-    "health_down": ("Not healthy: the mailbox is not being polled", "Pas en bon état\u00a0: la boîte n'est pas relevée"),
-    "problem_poll_stale": ("no recent successful poll", "aucun relevé réussi récent"),
-    "problem_mailbox_unreachable": ("the mailbox cannot be reached:", "la boîte aux lettres est injoignable\u00a0:"),
-    "problem_notices_failed": ("{count} notices failed in {hours} h", "{count}\u00a0avis en échec en {hours}\u00a0h"),
-    "problem_notices_failed_one": ("1 notice failed in {hours} h", "1\u00a0avis en échec en {hours}\u00a0h"),
-    "problem_notices_retrying": ("{count} notices waiting to retry", "{count}\u00a0avis en attente d'un nouvel essai"),
-    "problem_notices_retrying_one": ("1 notice waiting to retry", "1\u00a0avis en attente d'un nouvel essai"),
-    "last_poll": ("last poll", "dernier relevé"),
-    "last_send": ("last send", "dernier envoi"),
-    "never": ("never", "jamais"),
-    "healthz_ok": ("answers 200 ok", "répond 200 ok"),
-    "healthz_stale": ("answers 503 stale", "répond 503 périmé"),
-    "open_applications": ("open applications", "demandes ouvertes"),
-    "past_service_level": ("past the 5-business-day service level", "au-delà de la norme de 5\u00a0jours ouvrables"),
-    "decided_within": (
-        "decided within 5 business days ({within} of {decided}, last {days} days)",
-        "décidées en 5\u00a0jours ouvrables ou moins ({within} sur {decided}, {days} derniers jours)",
-    ),
-    "n_business_days": ("{count} business days", "{count}\u00a0jours ouvrables"),
-    "n_business_days_one": ("1 business day", "1\u00a0jour ouvrable"),
-    "oldest_open": ("oldest open application", "plus ancienne demande ouverte"),
-    "outbox_pending": (
-        "notices waiting to be sent ({retrying} retrying, {failed} failed)",
-        "avis en attente d'envoi ({retrying} en nouvel essai, {failed} en échec)",
-    ),
-    "mailbox_counts": ("messages in {folder} ({unseen} unseen)", "messages dans {folder} ({unseen} non lus)"),
-    "mailbox_not_reached": ("mailbox not reached by the monitor", "boîte non jointe par la surveillance"),
-    "messages_waiting": ("messages waiting to be processed", "messages en attente de traitement"),
-    "quarantined": ("messages in quarantine", "messages en quarantaine"),
-    "chart_backlog": ("Open applications by state, last 30 days", "Demandes ouvertes par état, 30 derniers jours"),
-    "chart_received": ("Forms received per day, last 30 days", "Formulaires reçus par jour, 30 derniers jours"),
-    "chart_table": ("The figures as a table", "Les données sous forme de tableau"),
-    "forms_received": ("Forms received", "Formulaires reçus"),
-    "overdue_applications": ("Overdue applications", "Demandes en retard"),
-    "failed_notices": ("Notices failed or retrying", "Avis en échec ou en nouvel essai"),
-    "retrying": ("retrying after {attempts} attempts", "nouvel essai après {attempts}\u00a0tentatives"),
-    "delivery_problems": ("Delivery problems", "Problèmes de livraison"),
-    "alerts": ("Active alerts", "Alertes actives"),
-}
+LOCALES = {"en": "en_CA", "fr": "fr_CA"}
+LOCALE_DIR = Path(__file__).parent / "locale"
+CONTEXT_KEY = "translations"  # the render context's catalogue, read by the template's _() and ngettext()
 
 
-def translator(language: str) -> Callable[..., str]:
-    index = 1 if language == "fr" else 0
+def catalogue_path(language: str) -> Path:
+    return LOCALE_DIR / language / "LC_MESSAGES" / "messages.po"
 
-    def t(key: str, **values: object) -> str:
-        if values.get("count") == 1 and f"{key}_one" in WORDS:
-            key = f"{key}_one"
-        text = WORDS[key][index] if key in WORDS else key
-        return text.format(**values) if values else text
 
-    return t
+@cache
+def translations(language: str) -> Translations:
+    """The catalogue of a language, compiled from its .po once; English (the msgids) is an empty catalogue."""
+    path = catalogue_path(language)
+    if language not in LANGUAGES or language == "en" or not path.exists():
+        return Translations()
+    with path.open("rb") as po:
+        catalog = read_po(po, locale=LOCALES[language])
+    compiled = BytesIO()
+    write_mo(compiled, catalog)  # fuzzy entries are left out: a guess is never shown
+    compiled.seek(0)
+    return Translations(fp=compiled)
+
+
+class Words:
+    """gettext and ngettext for one language, formatting as the templates' new-style gettext does:
+    `words.gettext("%(reference)s released.", reference=ref)`, `words.ngettext("%(num)d error", "%(num)d errors", n)`."""
+
+    def __init__(self, language: str) -> None:
+        self.language = language if language in LANGUAGES else "en"
+        self.catalogue = translations(self.language)
+
+    def gettext(self, message: str, /, **values: Any) -> str:
+        return self.catalogue.gettext(message) % values
+
+    def ngettext(self, singular: str, plural: str, num: int, /, **values: Any) -> str:
+        return self.catalogue.ngettext(singular, plural, num) % {"num": num, **values}
+
+
+@cache
+def words(language: str) -> Words:
+    return Words(language)
+
+
+@pass_context
+def _context_gettext(context: Context, message: str) -> str:
+    return _catalogue_of(context).gettext(message)
+
+
+@pass_context
+def _context_ngettext(context: Context, singular: str, plural: str, num: int) -> str:
+    return _catalogue_of(context).ngettext(singular, plural, num)
+
+
+def _catalogue_of(context: Context) -> Translations:
+    """The page's catalogue; a context without one (a macro imported without context) speaks English, the msgids."""
+    catalogue = context.get(CONTEXT_KEY)
+    return catalogue if isinstance(catalogue, Translations) else translations("en")
+
+
+def install(environment: Environment) -> None:
+    """_(), gettext() and ngettext() in templates, new style (`_("%(count)s of %(total)s", count=1, total=2)`),
+    each reading the catalogue the page was rendered with (`render_context(language)`), never a global one."""
+    environment.add_extension("jinja2.ext.i18n")
+    environment.install_gettext_callables(_context_gettext, _context_ngettext, newstyle=True)  # type: ignore[attr-defined]
+
+
+def render_context(language: str) -> dict[str, Any]:
+    """What a page's context needs for its words to be in `language`."""
+    return {CONTEXT_KEY: translations(language if language in LANGUAGES else "en")}

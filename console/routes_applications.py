@@ -9,11 +9,11 @@ from fastapi.responses import Response
 
 from console.auth import signed_in
 from console.humane import Clock
-from console.i18n import translator
+from console.i18n import Words, words
 from console.officers import list_officers
 from console.page_images import render_pdf, widgets_for
-from console.readable import audit_sentences, notices_as_sent, plain_value, request_in_words
-from console.web import console_of, language_of, render
+from console.readable import audit_sentences, item_label, notices_as_sent, plain_value, request_in_words
+from console.web import console_of, language_of, render, words_of
 from core.db import session_scope
 from core.enums import AppState
 from core.errors import NotFound
@@ -75,13 +75,13 @@ def queue(
 def application(request: Request, application_id: int, version: int | None = None, officer: Officer = Depends(signed_in)) -> Response:
     console = console_of(request)
     language = language_of(request)
-    t = translator(language)
+    page_words = words(language)
     clock = Clock(language, console.settings.console.time_zone)
     with session_scope(console.engine) as db:
         try:
             detail = application_detail(db, application_id)
         except NotFound:
-            return render(request, "error.html", officer, status_code=404, message=t("not_found"))
+            return render(request, "error.html", officer, status_code=404, message=page_words.gettext("Not found."))
         row = db.get(Application, application_id)
         holder = claim_holder(row) if row else None
         claim_until = row.claim_until if row else None
@@ -93,14 +93,14 @@ def application(request: Request, application_id: int, version: int | None = Non
             db, console.blobs, [shown["submission_id"]] if shown else [], authserv_id=console.settings.mailbox.authserv_id
         )
         names = [o.name for o in list_officers(db) if o.active]
-        standard_texts = [(r.code, r.text_en) for r in reasons.list_reasons(db)]
+        standard_texts = [(r.code, r.text_fr if language == "fr" else r.text_en) for r in reasons.list_reasons(db)]
         related = related_applications(db, application_id)
         notices = notices_as_sent(db, application_id)
         try:
             pdf_bytes: bytes | None = version_pdf(db, console.blobs, application_id, shown["submission_id"])[1] if shown else None
         except NotFound:
             pdf_bytes = None
-    field_rows = _field_rows(shown, language) if shown else []
+    field_rows = _field_rows(shown, page_words) if shown else []
     images = _page_images(pdf_bytes, field_rows) if pdf_bytes else None
     return render(
         request,
@@ -115,10 +115,10 @@ def application(request: Request, application_id: int, version: int | None = Non
         claim_until=clock.when(claim_until) if claim_until and holder else None,
         related=related,
         notices=notices,
-        audit=audit_sentences(detail["audit"], t, clock),
-        request_words=request_in_words(detail, t),
+        audit=audit_sentences(detail["audit"], page_words, clock),
+        request_words=request_in_words(detail, page_words),
         images=images,
-        prefill=_request_info_prefill(detail, t),
+        prefill=_request_info_prefill(detail),
         officers=names,
         standard_texts=standard_texts,
     )
@@ -175,11 +175,11 @@ def pdf(request: Request, application_id: int, submission_id: int, officer: Offi
         try:
             filename, data = version_pdf(db, console.blobs, application_id, submission_id)
         except NotFound:
-            return render(request, "error.html", officer, status_code=404, message=translator(language_of(request))("no_pdf"))
+            return render(request, "error.html", officer, status_code=404, message=words_of(request).gettext("The PDF is not available."))
     return Response(data, media_type="application/pdf", headers={"Content-Disposition": f'inline; filename="{filename}"'})
 
 
-def _field_rows(version: dict[str, Any], language: str) -> list[dict[str, Any]]:
+def _field_rows(version: dict[str, Any], page_words: Words) -> list[dict[str, Any]]:
     """The version's fields in form order, each with its label, where it came from and its findings."""
     try:
         specs = list(get_profile(version["revision"]).fields) if version["revision"] else []
@@ -192,14 +192,14 @@ def _field_rows(version: dict[str, Any], language: str) -> list[dict[str, Any]]:
     seen = set()
     for spec in specs:
         seen.add(spec.key)
-        label = spec.label_fr if language == "fr" else spec.label_en
-        rows.append(_field_row(spec.key, spec.item, label, version, findings, language, spec.type, spec.pdf))
+        label = spec.label_fr if page_words.language == "fr" else spec.label_en
+        rows.append(_field_row(spec.key, spec.item, label, version, findings, page_words, spec.type, spec.pdf))
     for key in version["fields"]:
         if key not in seen:
-            rows.append(_field_row(key, "", key, version, findings, language))
+            rows.append(_field_row(key, "", key, version, findings, page_words))
     for key in findings:
         if key not in seen and key not in version["fields"]:
-            rows.append(_field_row(key, findings[key][0].get("item", ""), key, version, findings, language))
+            rows.append(_field_row(key, findings[key][0].get("item", ""), key, version, findings, page_words))
     return rows
 
 
@@ -209,7 +209,7 @@ def _field_row(
     label: str,
     version: dict[str, Any],
     findings: dict[str, list[dict[str, str]]],
-    language: str,
+    page_words: Words,
     kind: str = "text",
     pdf_name: str | None = None,
 ) -> dict[str, Any]:
@@ -218,10 +218,10 @@ def _field_row(
     value = version["fields"].get(key)
     return {
         "key": key,
-        "item": item,
+        "item": item_label(item, page_words),
         "label": label,
         "value": value,
-        "plain": plain_value(key, kind, value, language),
+        "plain": plain_value(key, kind, value, page_words),
         "pdf_name": pdf_name,
         "provenance": version["provenance"].get(key),
         "findings": found,
@@ -229,11 +229,18 @@ def _field_row(
     }
 
 
-def _request_info_prefill(detail: dict[str, Any], t: Any) -> dict[str, str]:
+def _request_info_prefill(detail: dict[str, Any]) -> dict[str, str]:
     """The request naming each finding, in English and in French, for the officer to edit before sending."""
     findings = [f for f in detail["findings"] if f["severity"] == "error"] or detail["findings"]
     if not findings:
         return {"en": "", "fr": ""}
-    english = [translator("en")("prefill_intro")] + [f"- Item {f['item']}: {f['message_en']}" for f in findings]
-    french = [translator("fr")("prefill_intro")] + [f"- Champ {f['item']}\u00a0: {f['message_fr']}" for f in findings]
-    return {"en": "\n".join(english), "fr": "\n".join(french)}
+    return {language: _prefill_in(words(language), findings) for language in ("en", "fr")}
+
+
+def _prefill_in(message_words: Words, findings: list[dict[str, Any]]) -> str:
+    _ = message_words.gettext
+    lines = [_("Please correct the following and send the form again:")]
+    for found in findings:
+        message = found["message_fr"] if message_words.language == "fr" else found["message_en"]
+        lines.append(_("- Item %(item)s: %(message)s", item=item_label(found["item"], message_words), message=message))
+    return "\n".join(lines)

@@ -8,7 +8,8 @@ from fastapi.responses import Response
 from console.auth import signed_in
 from console.charts import COLOURS, bar_chart
 from console.humane import Clock
-from console.i18n import translator
+from console.i18n import words
+from console.vocabulary import STATES
 from console.web import console_of, language_of, render
 from core.db import session_scope
 from core.models import Officer
@@ -23,28 +24,36 @@ def dashboard(request: Request, officer: Officer = Depends(signed_in)) -> Respon
 
     console = console_of(request)
     language = language_of(request)
-    t = translator(language)
+    _ = words(language).gettext
     clock = Clock(language, console.settings.console.time_zone)
     with session_scope(console.engine) as db:
         data = dashboard_data(db, console.settings)
     history = data["history"]
-    labels = {name: t("state_" + name) for name in OPEN} | {"forms": t("forms_received")}
+    labels = {name: _(STATES[name]) for name in OPEN} | {"forms": _("Forms received")}
+
+    def tip(day: str, series: str, count: str) -> str:
+        return _("%(day)s: %(series)s %(count)s", day=day, series=series, count=count)
+
     backlog = bar_chart(
         history,
         OPEN,
         lambda day, name: day["states"].get(name, 0),
-        title=t("chart_backlog"),
+        title=_("Open applications by state, last 30 days"),
         labels=labels,
         day_label=clock.short_day,
+        number=clock.number,
+        tip=tip,
         chart_id="backlog",
     )
     received = bar_chart(
         history,
         ["forms"],
         lambda day, name: day["received"],
-        title=t("chart_received"),
+        title=_("Forms received per day, last 30 days"),
         labels=labels,
         day_label=clock.short_day,
+        number=clock.number,
+        tip=tip,
         chart_id="received",
     )
     return render(

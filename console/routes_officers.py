@@ -10,9 +10,8 @@ from sqlmodel import Session
 
 from console import officers as accounts
 from console.auth import csrf_protect, supervisor
-from console.i18n import translator
 from console.sessions import live_counts
-from console.web import console_of, flash, language_of, redirect, render
+from console.web import console_of, flash, redirect, render, words_of
 from core.db import session_scope
 from core.enums import OfficerRole
 from core.errors import IntakeError
@@ -60,13 +59,21 @@ def unlock(request: Request, name: str, officer: Officer = Depends(supervisor)) 
 
 @router.post("/officers/{name}/sign-out", dependencies=[Depends(csrf_protect)])
 def sign_out_everywhere(request: Request, name: str, officer: Officer = Depends(supervisor)) -> Response:
-    t = translator(language_of(request))
+    page_words = words_of(request)
     try:
         with session_scope(console_of(request).engine) as db:
             ended = accounts.sign_out_everywhere(db, name, actor=officer.name)
-        flash(request, t("signed_out_everywhere_flash", name=name, count=ended))
+        flash(
+            request,
+            page_words.ngettext(
+                "%(name)s is signed out everywhere (%(num)d session ended).",
+                "%(name)s is signed out everywhere (%(num)d sessions ended).",
+                ended,
+                name=name,
+            ),
+        )
     except IntakeError as exc:
-        flash(request, t("error", message=str(exc)), "error")
+        flash(request, page_words.gettext("Not done: %(message)s", message=str(exc)), "error")
     return redirect("/officers")
 
 
@@ -78,11 +85,11 @@ def _role(value: str) -> OfficerRole:
 
 
 def _change(request: Request, name: str, change: Callable[[Session], object]) -> Response:
-    t = translator(language_of(request))
+    _ = words_of(request).gettext
     try:
         with session_scope(console_of(request).engine) as db:
             change(db)
-        flash(request, t("officer_saved_flash", name=name))
+        flash(request, _("Saved: %(name)s.", name=name))
     except IntakeError as exc:
-        flash(request, t("error", message=str(exc)), "error")
+        flash(request, _("Not done: %(message)s", message=str(exc)), "error")
     return redirect("/officers")

@@ -6,8 +6,7 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import Response
 
 from console.auth import csrf_protect, supervisor
-from console.i18n import translator
-from console.web import console_of, flash, language_of, redirect, render
+from console.web import console_of, flash, redirect, render, words_of
 from core.db import session_scope
 from core.errors import IntakeError
 from core.models import Officer
@@ -27,13 +26,13 @@ def catalogue(request: Request, officer: Officer = Depends(supervisor)) -> Respo
 def add(
     request: Request, code: str = Form(""), text_en: str = Form(""), text_fr: str = Form(""), officer: Officer = Depends(supervisor)
 ) -> Response:
-    t = translator(language_of(request))
+    _ = words_of(request).gettext
     try:
         with session_scope(console_of(request).engine) as db:
             reasons.add_reason(db, code, text_en, text_fr, actor=officer.name)
-        flash(request, t("reason_saved", code=code.strip()))
+        flash(request, _("Standard text %(code)s saved.", code=code.strip()))
     except IntakeError as exc:
-        flash(request, t("error", message=str(exc)), "error")
+        flash(request, _("Not done: %(message)s", message=str(exc)), "error")
     return redirect("/reasons")
 
 
@@ -46,11 +45,11 @@ def edit(
     active: str = Form("yes"),
     officer: Officer = Depends(supervisor),
 ) -> Response:
-    t = translator(language_of(request))
+    _ = words_of(request).gettext
     try:
         with session_scope(console_of(request).engine) as db:
             reasons.edit_reason(db, code, actor=officer.name, text_en=text_en or None, text_fr=text_fr or None, active=active == "yes")
-        flash(request, t("reason_saved", code=code))
+        flash(request, _("Standard text %(code)s saved.", code=code))
     except IntakeError as exc:
-        flash(request, t("error", message=str(exc)), "error")
+        flash(request, _("Not done: %(message)s", message=str(exc)), "error")
     return redirect("/reasons")

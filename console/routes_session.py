@@ -11,10 +11,10 @@ from fastapi.responses import Response
 
 from console.auth import NotSignedIn, csrf_protect, signed_in
 from console.guard import SignInGuard
-from console.i18n import translator
+from console.i18n import words
 from console.officers import SignInRefused, authenticate
 from console.sessions import client_address, end_session, open_session
-from console.web import console_of, language_of, redirect, render, set_language
+from console.web import console_of, language_of, redirect, render, set_language, words_of
 from core.db import session_scope
 from core.models import Officer
 
@@ -50,16 +50,27 @@ async def sign_in(request: Request, name: str = Form(""), password: str = Form("
             None,
             status_code=429,
             headers={"Retry-After": str(wait)},
-            too_many=True,
-            retry_after=wait,
+            too_many=_too_many(language_of(request), wait),
             other_lang=other,
-            other_t=translator(other),
+            too_many_other=_too_many(other, wait),
             name=name,
         )
     refused = await anyio.to_thread.run_sync(partial(_sign_in, request, name, password, guard, address), limiter=guard.threads)
     if refused:
-        return render(request, "sign_in.html", None, status_code=401, error="sign_in_refused", name=name)
+        error = words_of(request).gettext(
+            "Sign-in refused: the name or password is wrong, or the account is locked or disabled. "
+            "After repeated failures an account is locked for a while; a supervisor can unlock it."
+        )
+        return render(request, "sign_in.html", None, status_code=401, error=error, name=name)
     return redirect("/queue")
+
+
+def _too_many(language: str, seconds: int) -> str:
+    return words(language).ngettext(
+        "Too many sign-in attempts from this address or for this name. Wait %(num)d second, then try again.",
+        "Too many sign-in attempts from this address or for this name. Wait %(num)d seconds, then try again.",
+        seconds,
+    )
 
 
 def _sign_in(request: Request, name: str, password: str, guard: SignInGuard, address: str | None) -> bool:

@@ -11,9 +11,10 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 from sqlalchemy.engine import Engine
 
+from console import vocabulary
 from console.auth import CSRF_FIELD, csrf_token
 from console.humane import Clock
-from console.i18n import LANGUAGES, translator
+from console.i18n import LANGUAGES, Words, install, render_context, words
 from console.officers import has_role
 from console.sessions import cookies_of
 from core.blobs import BlobStore
@@ -25,6 +26,8 @@ from processors.codes import mask_codes
 TEMPLATES = Jinja2Templates(directory=Path(__file__).parent / "templates")
 # for the sender's text a page shows straight from a row (subjects, senders): no activation code shown
 TEMPLATES.env.filters["mask_codes"] = lambda value: mask_codes(value) if isinstance(value, str) else value
+install(TEMPLATES.env)  # _() and ngettext() read each page's own catalogue from its context
+TEMPLATES.env.globals.update(vocabulary.NAMES)  # msgids of the fixed vocabularies: {{ _(STATES[row.state]) }}
 
 
 @dataclass(frozen=True)
@@ -43,6 +46,11 @@ def language_of(request: Request) -> str:
     cookies = cookies_of(request)
     language = cookies.new_language or cookies.language
     return language if language in LANGUAGES else "en"
+
+
+def words_of(request: Request) -> Words:
+    """gettext and ngettext in the officer's language."""
+    return words(language_of(request))
 
 
 def set_language(request: Request, language: str) -> None:
@@ -71,7 +79,7 @@ def render(
         request,
         template,
         {
-            "t": translator(language),
+            **render_context(language),
             "lang": language,
             "clock": Clock(language, console_of(request).settings.console.time_zone),
             "officer": officer,

@@ -19,6 +19,7 @@ from sqlalchemy import (
     Index,
     LargeBinary,
     UniqueConstraint,
+    event,
     or_,
 )
 from sqlalchemy.orm import Session, object_session
@@ -36,6 +37,7 @@ from core.enums import (
     Severity,
     SubmissionStatus,
 )
+from core.folding import fold
 
 # An error kept on a row is cut to this many characters: enough to read, never a whole document.
 MAX_ERROR_CHARS = 2000
@@ -144,6 +146,8 @@ class Application(SQLModel, table=True):
     exporter_business_number: str | None = Field(default=None, index=True)
     exporter_email: str | None = None
     legal_name: str | None = None
+    # legal_name folded for search (core.folding.fold), written on every flush; a trigram index on PostgreSQL
+    legal_name_folded: str | None = None
     provider_business_number: str | None = Field(default=None, index=True)
     language: str = "en"
     sender: str | None = None
@@ -181,6 +185,12 @@ class Application(SQLModel, table=True):
         """Its activation code never reached the exporter and no longer works: an officer reissues one."""
         self.reissue_needed = True
         self.flag_delivery_problem(reason)
+
+
+@event.listens_for(Application, "before_insert")
+@event.listens_for(Application, "before_update")
+def _fold_legal_name(_mapper: Any, _connection: Any, application: Application) -> None:
+    application.legal_name_folded = fold(application.legal_name) if application.legal_name is not None else None
 
 
 class Submission(SQLModel, table=True):

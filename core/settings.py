@@ -7,6 +7,7 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
     BaseModel,
@@ -186,6 +187,19 @@ class ConsoleSettings(_Section):
     page_size: int = Field(50, ge=1, le=500)
     # the time zone the console shows times in (an IANA name)
     time_zone: str = "America/Toronto"
+
+    @field_validator("time_zone")
+    @classmethod
+    def _time_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"{value!r} is not an IANA time zone such as 'America/Toronto' or 'America/Halifax'") from None
+        return value
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.time_zone)
 
     @field_validator("sign_in_limit_per_address", "sign_in_limit_per_name")
     @classmethod

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from sqlmodel import Session, col, select
@@ -24,7 +24,8 @@ def dashboard_data(session: Session, settings: Settings, *, check_mailbox: bool 
     (30 days), "service_level": decided_within_service_level(), "oldest_open": oldest_open(), "overdue": [...],
     "failed_notices": [...], "retrying_notices": [...], "delivery_problems": [...]}; each list oldest first, at most
     LIST_LIMIT rows. Past days of the history are written to backlog_snapshot the first time they are asked for."""
-    today = today or date.today()
+    zone = settings.console.zone
+    today = today or datetime.now(zone).date()
     overdue = session.exec(
         select(Application)
         .where(col(Application.state).in_(OPEN_STATES), col(Application.due_on) < today)
@@ -53,8 +54,8 @@ def dashboard_data(session: Session, settings: Settings, *, check_mailbox: bool 
         "health": health,
         # one line for the mailbox and the outbox, agreeing with /healthz (the same poll_health())
         "health_line": health_line(health, status["mailbox"], status["outbox"]),
-        "history": backlog_history(session, today),
-        "service_level": decided_within_service_level(session, today),
+        "history": backlog_history(session, today, zone),
+        "service_level": decided_within_service_level(session, today, zone),
         "oldest_open": oldest_open(session, today),
         "overdue": [_application(a) for a in overdue],
         "failed_notices": [_notice(n) for n in failed],

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-import unicodedata
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import and_, func, literal, or_, tuple_
+from sqlalchemy import and_, func, literal, or_, text, tuple_
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from core.enums import AppState, MessageStatus, NoticeStatus, SubmissionStatus
 from core.errors import NotFound
+from core.folding import fold
 from core.models import (
     Application,
     AuditEvent,
@@ -205,12 +205,13 @@ def queue_page(
 ) -> QueuePage:
     """One page of applications, oldest first, each with its age in business days and its service-level standing."""
     today = today or date.today()
-    bind = session.get_bind()
-    conditions = _filter_conditions(filters, dialect=bind.dialect.name)
+    conditions = _filter_conditions(filters)
+    if filters.search and session.get_bind().dialect.name == "postgresql":
+        # A prepared statement's generic plan cannot use the trigram index for a LIKE whose pattern is a
+        # parameter: it scans by received_at and folds every name. Plan this transaction's queries for their values.
+        session.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
     if filters.related_to is not None:
         conditions.append(related_condition(session, filters.related_to))
-    if bind.dialect.name == "sqlite":
-        register_fold(session)
     position = tuple_(col(Application.received_at), col(Application.id))
     query = select(Application).where(*conditions)
     backwards = before is not None and after is None
@@ -244,7 +245,7 @@ def queue_page(
     )
 
 
-def _filter_conditions(filters: QueueFilters, dialect: str = "sqlite") -> list[Any]:
+def _filter_conditions(filters: QueueFilters) -> list[Any]:
     conditions: list[Any] = []
     if filters.state is not None:
         conditions.append(Application.state == filters.state)
@@ -270,40 +271,8 @@ def _filter_conditions(filters: QueueFilters, dialect: str = "sqlite") -> list[A
             )
         else:
             pattern = f"%{_like_escaped(fold(search))}%"
-            conditions.append(folded(col(Application.legal_name), dialect).like(pattern, escape="\\"))
+            conditions.append(col(Application.legal_name_folded).like(pattern, escape="\\"))
     return conditions
-
-
-# Accent- and case-insensitive search. The search text is folded in Python (NFKD, combining marks
-# dropped, casefold); the column the same way in SQL: on SQLite by a Python function registered on the
-# connection (cers_fold), on PostgreSQL by lower(translate(...)), an immutable expression a trigram
-# index (pg_trgm, gin_trgm_ops) can cover. unaccent() would need the extension and is not immutable.
-_ACCENTED = "ÀÁÂÃÄÅÇÈÉÊËÌÍÎÏÑÒÓÔÕÖØÙÚÛÜÝàáâãäåçèéêëìíîïñòóôõöøùúûüýÿ"
-_PLAIN = "AAAAAACEEEEIIIINOOOOOOUUUUYaaaaaaceeeeiiiinoooooouuuuyy"
-FOLD_FUNCTION = "cers_fold"
-
-
-def fold(text: str) -> str:
-    """Lower case without accents: 'Érable Ltée' -> 'erable ltee'."""
-    decomposed = unicodedata.normalize("NFKD", text)
-    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
-
-
-def _fold_or_none(value: object) -> str | None:
-    return fold(value) if isinstance(value, str) else None
-
-
-def folded(column: Any, dialect: str) -> Any:
-    """The column folded as fold() folds the search text, in SQL."""
-    if dialect == "postgresql":
-        return func.lower(func.translate(column, literal(_ACCENTED), literal(_PLAIN)))
-    return getattr(func, FOLD_FUNCTION)(column)
-
-
-def register_fold(session: Session) -> None:
-    """Make cers_fold() known to this SQLite connection (cheap; idempotent)."""
-    driver = session.connection().connection.driver_connection
-    driver.create_function(FOLD_FUNCTION, 1, _fold_or_none, deterministic=True)  # type: ignore[union-attr]
 
 
 # Related applications: the same exporter business number, the same sender, the same legal name, or

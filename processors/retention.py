@@ -270,6 +270,7 @@ def _purge_rows(session: Session, plan: _Plan, report: PurgeReport, now: datetim
                 exporter_business_number=None,
                 exporter_email=None,
                 legal_name=None,
+                legal_name_folded=None,
                 provider_business_number=None,
                 sender=None,
                 delivery_problem=_marker(col(Application.delivery_problem)),

@@ -16,8 +16,9 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from console.app import create_app
+from core.blobs import BlobStore
 from core.db import open_database, session_scope
-from core.enums import AppState, OfficerRole
+from core.enums import AppState, MessageKind, OfficerRole
 from core.models import Application, FindingRow, InboundMessage, Officer, Submission
 from core.settings import Settings, load_settings
 
@@ -117,6 +118,29 @@ def seed_application(
         db.add(application)
         assert application.id is not None
         return application.id
+
+
+def seed_message(
+    engine: Engine, blobs: BlobStore, raw: bytes, *, sender: str, kind: MessageKind, subject: str = "BSF831 application", uid: int = 1
+) -> int:
+    """A received message kept as raw bytes, with its row; returns the row's id."""
+    digest = blobs.put(raw, ".eml")
+    with session_scope(engine) as db:
+        row = InboundMessage(
+            mailbox="applications",
+            folder="INBOX",
+            uidvalidity=1,
+            uid=uid,
+            size=len(raw),
+            sha256=digest,
+            sender=sender,
+            subject=subject,
+            kind=kind,
+        )
+        db.add(row)
+        db.flush()
+        assert row.id is not None
+        return row.id
 
 
 def _message_row(db: Session) -> int:

@@ -8,7 +8,7 @@ from html import unescape
 from pathlib import Path
 
 import pytest
-from console_support import console_app, console_settings, sign_in
+from console_support import console_app, console_settings, seed_message, sign_in
 from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
 from sqlmodel import select
@@ -16,7 +16,7 @@ from sqlmodel import select
 from core.blobs import BlobStore
 from core.db import session_scope
 from core.enums import AppState, MessageKind
-from core.models import Application, InboundMessage, Submission
+from core.models import Application, Submission
 from demo.samples import plain_email
 from processors import codes
 from processors.mail_view import version_messages
@@ -37,31 +37,19 @@ def raw_message(sender: str, body: str = "Please find our form attached.", subje
 
 def seed(engine: Engine, blobs: BlobStore, raw: bytes, *, versions: int, kind: MessageKind = MessageKind.form) -> tuple[int, int]:
     """An application whose versions all came in one message; (application id, message row id)."""
-    digest = blobs.put(raw, ".eml")
+    row_id = seed_message(engine, blobs, raw, sender="victim@x.example", kind=kind)  # the sender as a naive parse of From stores it
     with session_scope(engine) as db:
-        row = InboundMessage(
-            mailbox="applications",
-            folder="INBOX",
-            uidvalidity=1,
-            uid=1,
-            size=len(raw),
-            sha256=digest,
-            sender="victim@x.example",  # what a naive parse of the From header stores
-            subject="BSF831 application",
-            kind=kind,
-        )
-        db.add(row)
         application = Application(state=AppState.pending_review, legal_name="Érable Exports Ltée", sender="victim@x.example")
         db.add(application)
         db.flush()
-        assert application.id is not None and row.id is not None
+        assert application.id is not None
         for n in range(versions):
-            submission = Submission(message_id=row.id, application_id=application.id, sha256=f"{n:064d}", revision="bsf831-en")
+            submission = Submission(message_id=row_id, application_id=application.id, sha256=f"{n:064d}", revision="bsf831-en")
             db.add(submission)
             db.flush()
             application.latest_submission_id = submission.id
         db.add(application)
-        return application.id, row.id
+        return application.id, row_id
 
 
 def page_client(

@@ -81,7 +81,7 @@ def test_sessions_and_sign_in_failures_in_the_browser(tmp_path: Path, browser: B
         expect(page.locator("tr.locked th")).to_have_text("olga")
         shot(page, "12-officers-locked")
         page.locator("form[action='/officers/omar/sign-out'] button").click()
-        expect(page.locator(".flash").first).to_contain_text("omar is signed out everywhere (1 session(s) ended)")
+        expect(page.locator(".flash").first).to_contain_text("omar is signed out everywhere (1 session ended)")
         omar.goto(f"{base}/queue")
         expect(omar).to_have_url(f"{base}/sign-in")
 

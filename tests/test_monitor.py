@@ -10,8 +10,9 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import flow
 import uvicorn
@@ -21,17 +22,18 @@ from outbox_helpers import database, outbox_settings, queue_rejections
 from prometheus_client.parser import text_string_to_metric_families
 from servers import ImapAccount, connect, imap_append
 from sqlalchemy.engine import Engine
-from sqlmodel import select
+from sqlmodel import delete, select
 
 from app.cli import _status_text
 from app.runner import Runner
 from core.db import session_scope
 from core.enums import AppState
-from core.models import Application, MailboxState, utcnow
+from core.models import Application, BacklogSnapshot, InboundMessage, MailboxState, Submission, utcnow
 from core.settings import Settings
 from demo.mailservers import SmtpSink, free_port
 from monitor.alerts import check_alerts
 from monitor.dashboard import dashboard_data
+from monitor.history import backlog_history
 from monitor.status import backlog_status
 from outbox.sender import send_pending
 
@@ -232,3 +234,22 @@ def test_the_daemon_pass_checks_alerts(tmp_path: Path) -> None:
         assert report.errors
         (message,) = sink.wait_for(1)
     assert message[1] == ["watch@cbsa.example"] and b"ALERT" in message[2]
+
+
+def test_history_counts_days_in_the_console_time_zone(tmp_path: Path) -> None:
+    """A form read at 21:30 in Toronto (02:30 UTC the next day) counts on Toronto's day, not on the next UTC day."""
+    settings = outbox_settings(tmp_path, free_port(), mailbox__port=str(free_port()))
+    engine = database(settings)
+    with session_scope(engine) as session:
+        message = InboundMessage(mailbox="applications", folder="INBOX", uidvalidity=1, uid=1, size=1)
+        session.add(message)
+        session.flush()
+        for day in (20, 21):  # 19 Nov 21:30 and 20 Nov 21:30 in Toronto
+            session.add(Submission(message_id=message.id or 0, sha256="0" * 64, created_at=datetime(2026, 11, day, 2, 30, tzinfo=UTC)))
+    received = {}
+    for zone in (ZoneInfo("America/Toronto"), UTC):
+        with session_scope(engine) as session:
+            session.execute(delete(BacklogSnapshot))  # the past days are kept once computed: compute them again
+            received[str(zone)] = {entry["day"]: entry["received"] for entry in backlog_history(session, date(2026, 11, 20), zone)}
+    assert (received["America/Toronto"]["2026-11-19"], received["America/Toronto"]["2026-11-20"]) == (1, 1)
+    assert (received["UTC"]["2026-11-19"], received["UTC"]["2026-11-20"]) == (0, 1)
