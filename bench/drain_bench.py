@@ -1,7 +1,7 @@
 """Drain benchmarks on a real Dovecot: applications a second end to end, peak memory with 20 MB forms, PostgreSQL workers.
 
-Run: .venv/bin/python bench/drain_bench.py [--messages 10000] [--quick] [--pg-messages N]
-         [--skip-postgres] [--skip-memory] [--profile PATH] [--keep]      (as root, Dovecot and PostgreSQL installed)
+Run: .venv/bin/python bench/drain_bench.py [--sizes 1000,10000,50000 | --messages N | --quick] [--pg-messages N]
+         [--skip-postgres] [--skip-memory] [--profile PATH] [--timings] [--keep]   (as root, Dovecot and PostgreSQL installed)
 Each figure is printed next to a baseline measured in the same run on the same messages, with their ratio.
 The drains run the daemon's own code (Runner.run_once, or the cers-intake command) with settings.toml's settings
 except outbox.rate_per_minute = 0: its default of 600 a minute would hold every drain to 10 notices a second.
@@ -47,7 +47,7 @@ from client_messages import (
     webmail_octet_stream,
 )
 from common import fill_maildir, settings_env
-from drain_child import database_summary, drained
+from drain_child import database_summary, drained, tree_cpu
 from postgres import PostgresCluster, postgres_missing_reason
 from pypdf import PdfWriter
 from rich.console import Console
@@ -188,6 +188,22 @@ def tree_rss(pid: int) -> int:
     return total
 
 
+def cpu_summary(used: dict[int, tuple[str, float]], root: int, seconds: float) -> str:
+    """'CPU: main 12.0 s, workers 10.1 + 9.8 s, readers 14.2 s (3), PostgreSQL 8.0 s; 1.6 cores busy'."""
+    by_kind: dict[str, list[float]] = {}
+    for pid, (kind, cpu) in used.items():
+        by_kind.setdefault("main" if pid == root else ("worker" if kind == "daemon" else kind), []).append(cpu)
+    parts = [f"main {sum(by_kind.get('main', [0])):.1f} s"]
+    if by_kind.get("worker"):
+        parts.append("workers " + " + ".join(f"{cpu:.1f}" for cpu in sorted(by_kind["worker"], reverse=True)) + " s")
+    if by_kind.get("reader"):
+        parts.append(f"PDF readers {sum(by_kind['reader']):.1f} s ({len(by_kind['reader'])})")
+    if by_kind.get("postgres"):
+        parts.append(f"PostgreSQL {sum(by_kind['postgres']):.1f} s")
+    total = sum(cpu for _, cpu in used.values())
+    return f"CPU: {', '.join(parts)}; {total / seconds:.2f} cores busy on average"
+
+
 def child_env(env: dict[str, str]) -> dict[str, str]:
     """This process's environment without its own CERS_ variables, plus env."""
     return {**{k: v for k, v in os.environ.items() if not k.startswith("CERS_")}, **env}
@@ -244,6 +260,7 @@ class Bench:
     work: Path
     progress: Progress
     notes: list[str] = field(default_factory=list)
+    timings: bool = False  # each drain also writes NAME.timings.json in the work directory
 
     def account(self, mail: Mail) -> ImapAccount:
         """A fresh Dovecot account whose INBOX holds the mail."""
@@ -310,10 +327,13 @@ class Bench:
         self.sink.clear()
         log = self.work / f"{name}.log"
         args = ["drain", str(len(mail.paths)), *([str(profile)] if profile else [])]
+        env = self.env(account, name)
+        if profile or self.timings:  # where the time went, by stage, by function and by SQL statement
+            env["BENCH_QUERIES"] = str((profile or log).with_suffix(".timings.json"))
         result = self.run_child(
             f"{name}: notices accepted",
             mail.applications,
-            self.env(account, name),
+            env,
             args,
             log,
             watch=lambda: len(self.sink.messages),
@@ -321,6 +341,8 @@ class Bench:
         )
         if not result["drained"]:
             self.notes.append(f"{name}: UNEXPECTED: the drain stopped after three passes that did nothing, before the end")
+        used = {int(pid): (kind, cpu) for pid, (kind, cpu) in result["cpu"].items()}
+        self.notes.append(f"{name}: {cpu_summary(used, result['pid'], result['seconds'])}")
         self.notes.append(check(name, result["database"], mail, len(self.sink.messages), log))
         return result
 
@@ -340,9 +362,13 @@ class Bench:
                 daemon = subprocess.Popen(
                     [str(CLI), "run", *options], env=child_env(env), stdout=out, stderr=subprocess.STDOUT, cwd=self.work
                 )
+                postmaster = int((cluster.base_dir / "data" / "postmaster.pid").read_text().split()[0])
+                used: dict[int, tuple[str, float]] = {}
                 try:
                     seen, last_change = 0, started
-                    while not drained(engine, len(mail.paths)):
+                    # counting rows costs the database more as the tables grow: only once every notice is out
+                    while len(self.sink.messages) < mail.applications or not drained(engine, len(mail.paths)):
+                        used |= tree_cpu(daemon.pid) | tree_cpu(postmaster)
                         if daemon.poll() is not None:
                             raise RuntimeError(
                                 f"cers-intake run {' '.join(options)} exited with status {daemon.returncode} before the end; see {log}"
@@ -354,6 +380,7 @@ class Bench:
                         self.progress.update(task, completed=seen)
                         time.sleep(0.2)
                     seconds = time.perf_counter() - started
+                    used |= tree_cpu(daemon.pid) | tree_cpu(postmaster)
                 finally:
                     daemon.send_signal(signal.SIGTERM)
                     try:
@@ -364,6 +391,7 @@ class Bench:
                         stopped = "still running 60 s after SIGTERM: killed"
             self.progress.update(task, completed=len(self.sink.messages))
             self.notes.append(check(name, database_summary(engine), mail, len(self.sink.messages), log) + f"; {stopped}")
+            self.notes.append(f"{name}: {cpu_summary(used, daemon.pid, seconds)}")
         finally:
             engine.dispose()
         return seconds
@@ -423,17 +451,47 @@ def memory_mail(directory: Path, mail: Mail, forms: Forms, settings: Settings) -
     return big
 
 
-def drain_figures(bench: Bench, mail: Mail) -> tuple[list[Row], dict[str, Any]]:
-    floor = bench.floor(mail, "floor")
-    drain = bench.drain(mail, "drain")
-    what = f"{len(mail.paths)} messages, {mail.applications} applications"
-    row = Row(
-        f"drain, SQLite, 1 process ({what})",
-        rate(mail.applications, drain["seconds"]),
-        f"floor {rate(floor['pdfs'], floor['seconds'])}",
-        drain["seconds"] / floor["seconds"],
-    )
-    return [row], floor
+def seconds_per_application(curve: list[tuple[int, float]], first: int, last: int) -> float:
+    """Seconds per notice sent between the first and the last count of notices, from a drain's (sent, seconds) curve."""
+
+    def at(count: int) -> float:
+        return next(seconds for sent, seconds in curve if sent >= count)
+
+    return (at(last) - at(first)) / (last - first)
+
+
+def drain_figures(bench: Bench, mail: Mail, sizes: list[int]) -> tuple[list[Row], dict[str, Any]]:
+    """A floor and a drain for each size, and how the cost of an application moves as the store grows."""
+    rows: list[Row] = []
+    floor: dict[str, Any] = {}
+    curves: dict[int, list[tuple[int, float]]] = {}
+    for size in sizes:
+        part = mail.head(size)
+        floor = bench.floor(part, f"floor_{size}")
+        drain = bench.drain(part, f"drain_{size}")
+        curves[size] = drain["curve"]
+        row = Row(
+            f"drain, SQLite, 1 process ({size:,} messages, {part.applications:,} applications)",
+            rate(part.applications, drain["seconds"]),
+            f"floor {rate(floor['pdfs'], floor['seconds'])}",
+            drain["seconds"] / floor["seconds"],
+        )
+        rows.append(row)
+    largest = max(sizes)
+    window = min(1000, largest // 5)
+    total = curves[largest][-1][0]
+    if total >= 5 * window:  # the windows leave out the start (connecting, the first batch) and the end (the last moves)
+        early = seconds_per_application(curves[largest], window, 2 * window)
+        late = seconds_per_application(curves[largest], total - 2 * window, total - window)
+        rows.append(
+            Row(
+                f"time per application, notices {total - 2 * window:,}-{total - window:,} of the {largest:,}-message drain",
+                f"{late * 1000:.1f} ms",
+                f"notices {window:,}-{2 * window:,}: {early * 1000:.1f} ms",
+                late / early,
+            )
+        )
+    return rows, floor
 
 
 def memory_figures(bench: Bench, mail: Mail) -> list[Row]:
@@ -535,15 +593,29 @@ def print_table(rows: list[Row], notes: list[str], load_at_start: float) -> None
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--messages", type=int, default=10_000, help="messages drained on SQLite (default 10000)")
+    parser.add_argument(
+        "--sizes",
+        default="1000,10000,50000",
+        help="drain on SQLite each of these numbers of messages into a fresh store",
+    )
+    parser.add_argument("--messages", type=int, help="one drain of this many messages on SQLite instead of --sizes")
     parser.add_argument("--quick", action="store_true", help="a small smoke run: 300 messages")
     parser.add_argument("--pg-messages", type=int, help="messages drained on PostgreSQL (default: min(messages, 2000))")
     parser.add_argument("--skip-postgres", action="store_true")
     parser.add_argument("--skip-memory", action="store_true")
-    parser.add_argument("--profile", type=Path, help="also drain the same messages under pyinstrument and write its text profile here")
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        help="also drain the same messages under pyinstrument and write its text profile here, and each SQL statement's calls "
+        "and seconds beside it (PATH with the suffix .queries.json)",
+    )
+    parser.add_argument(
+        "--timings", action="store_true", help="each drain writes NAME.timings.json (stages, functions, SQL) in the work directory (kept)"
+    )
     parser.add_argument("--keep", action="store_true", help="keep the work directory (logs, databases, mail)")
     args = parser.parse_args()
-    count = 300 if args.quick else args.messages
+    sizes = [300] if args.quick else [args.messages] if args.messages else sorted(int(size) for size in args.sizes.split(","))
+    count = max(sizes)
     load_at_start = os.getloadavg()[0]
     work = Path(tempfile.mkdtemp(prefix="cers-drain-"))
     progress = Progress(
@@ -555,9 +627,14 @@ def main() -> None:
         mail = write_mail(work / "mail", count, forms, progress)
         with DovecotServer(base_dir=work / "dovecot") as server, SmtpSink() as sink:
             bench = Bench(
-                server, sink, work, progress, notes=[f"setup: {filling}; the other forms are copies with another business number"]
+                server,
+                sink,
+                work,
+                progress,
+                notes=[f"setup: {filling}; the other forms are copies with another business number"],
+                timings=args.timings,
             )
-            drain_rows, floor = drain_figures(bench, mail)
+            drain_rows, floor = drain_figures(bench, mail, sizes)
             rows += drain_rows
             if args.profile:
                 profiled = bench.drain(mail, "profile", profile=args.profile.resolve())
@@ -567,7 +644,7 @@ def main() -> None:
             if not args.skip_postgres:
                 rows += postgres_figures(bench, mail.head(args.pg_messages or min(count, 2000)), floor)
     print_table(rows, bench.notes, load_at_start)
-    if args.keep:
+    if args.keep or args.timings:
         print(f"work directory kept: {work}")
     else:
         shutil.rmtree(work, ignore_errors=True)

@@ -27,6 +27,8 @@ def drain(messages: int, profile: str | None) -> dict[str, Any]:
     settings = load_settings()
     configure_logging(settings.logging)
     runner = Runner(settings)
+    queries = _query_statistics() if os.environ.get("BENCH_QUERIES") else None
+    timings = _time_calls(runner) if queries is not None else None
     profiler = None
     if profile:
         from pyinstrument import Profiler
@@ -34,19 +36,110 @@ def drain(messages: int, profile: str | None) -> dict[str, Any]:
         profiler = Profiler()
         profiler.start()
     started = time.perf_counter()
-    done, idle_passes = False, 0
+    done, idle_passes, fetched = False, 0, 0
+    curve: list[tuple[int, float]] = []  # (notices sent so far, seconds since the start) after each pass
+    run_pass = runner.run_pass
+
+    def pass_on_the_curve() -> Any:
+        report = run_pass()
+        curve.append(((curve[-1][0] if curve else 0) + report.send.sent, time.perf_counter() - started))
+        return report
+
+    runner.run_pass = pass_on_the_curve  # type: ignore[method-assign]
     with imap_connection(settings.mailbox) as client:
         while not done and idle_passes < 3:
             report = runner.run_once(client)
             busy = report.fetch.fetched or report.process.processed or report.send.sent
             idle_passes = 0 if busy else idle_passes + 1
-            done = drained(runner.engine, messages)
+            fetched += report.fetch.fetched + report.fetch.quarantined + report.fetch.duplicates
+            # counting rows costs more as the tables grow: only once every message is in, not after each pass
+            done = fetched >= messages and drained(runner.engine, messages)
     seconds = time.perf_counter() - started
     if profiler is not None:
         profiler.stop()
         with open(profile, "w", encoding="utf-8") as out:  # type: ignore[arg-type]
             out.write(profiler.output_text(unicode=False, color=False, show_all=False))
-    return {"seconds": seconds, "drained": done, "peak": peak_rss(), "database": database_summary(runner.engine)}
+    if queries is not None:
+        ranked = sorted(queries.values(), key=lambda q: -q["seconds"])
+        Path(os.environ["BENCH_QUERIES"]).write_text(json.dumps({"seconds": seconds, "calls": timings, "queries": ranked}, indent=1))
+    return {
+        "seconds": seconds,
+        "drained": done,
+        "peak": peak_rss(),
+        "database": database_summary(runner.engine),
+        "curve": curve,
+        "pid": os.getpid(),
+        "cpu": tree_cpu(os.getpid()),  # this process and its PDF readers, still running
+    }
+
+
+# where a drain's time goes, measured without a profiler's overhead: (module, attribute) as the caller looks it up
+TIMED = [
+    ("processors.pipeline", "parse_sandboxed"),
+    ("processors.pipeline", "message_language"),
+    ("processors.pipeline", "parse_message"),
+    ("processors.pipeline", "under_daily_limit"),
+    ("processors.pipeline", "queue_notice"),
+    ("outbox.sender", "hand_over"),
+    ("outbox.sender", "mark_sent"),
+    ("outbox.sender", "claim_next"),
+    ("processors.message_claims", "claim_next"),
+    ("core.blobs", "BlobStore.put"),
+    ("outbox.journal", "AcceptedJournal.record"),
+    ("sqlalchemy.orm.session", "Session.commit"),
+    ("sqlalchemy.engine.base", "Connection.commit"),
+]
+
+
+def _time_calls(runner: Any) -> dict[str, dict[str, float]]:
+    """Wrap each stage's run and each function of TIMED to add up its calls and seconds."""
+    import importlib
+
+    totals: dict[str, dict[str, float]] = {}
+
+    def timed(name: str, function: Any) -> Any:
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            started = time.perf_counter()
+            try:
+                return function(*args, **kwargs)
+            finally:
+                entry = totals.setdefault(name, {"calls": 0, "seconds": 0.0})
+                entry["calls"] += 1
+                entry["seconds"] += time.perf_counter() - started
+
+        return wrapper
+
+    for stage in runner.stages:
+        stage.run = timed(f"stage {stage.name}", stage.run)
+    for module_name, attribute in TIMED:
+        owner: Any = importlib.import_module(module_name)
+        *path, name = attribute.split(".")
+        for part in path:
+            owner = getattr(owner, part)
+        if hasattr(owner, name):
+            setattr(owner, name, timed(f"{module_name}.{attribute}", getattr(owner, name)))
+    return totals
+
+
+def _query_statistics() -> dict[str, dict[str, Any]]:
+    """Every SQL statement any engine runs, by its text with literals left out: how often, and the seconds it took."""
+    from sqlalchemy import event
+    from sqlalchemy.engine import Engine
+
+    statistics: dict[str, dict[str, Any]] = {}
+
+    @event.listens_for(Engine, "before_cursor_execute")
+    def _before(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool) -> None:
+        conn.info["query_started"] = time.perf_counter()
+
+    @event.listens_for(Engine, "after_cursor_execute")
+    def _after(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool) -> None:
+        key = re.sub(r"\s+", " ", re.sub(r"\d+", "N", statement))[:400]
+        entry = statistics.setdefault(key, {"sql": key, "calls": 0, "seconds": 0.0})
+        entry["calls"] += 1
+        entry["seconds"] += time.perf_counter() - conn.info.pop("query_started", time.perf_counter())
+
+    return statistics
 
 
 def floor(batch_size: int) -> dict[str, Any]:
@@ -109,6 +202,27 @@ def database_summary(engine: Any) -> dict[str, dict[str, int]]:
             rows = session.exec(select(column, func.count()).group_by(column)).all()
             summary[name] = {str(getattr(key, "value", key)): count for key, count in rows}
     return summary
+
+
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def tree_cpu(pid: int) -> dict[int, tuple[str, float]]:
+    """CPU seconds (user + system) used so far by a process and each of its descendants, with what each is."""
+    found: dict[int, tuple[str, float]] = {}
+    pending = [pid]
+    while pending:
+        current = pending.pop()
+        try:
+            fields = Path(f"/proc/{current}/stat").read_text().rpartition(")")[2].split()
+            command = Path(f"/proc/{current}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            for task in Path(f"/proc/{current}/task").iterdir():
+                pending += [int(child) for child in (task / "children").read_text().split()]
+        except OSError:  # it exited meanwhile
+            continue
+        kind = "reader" if "sandbox_server" in command else ("postgres" if "postgres" in command else "daemon")
+        found[current] = (kind, (int(fields[11]) + int(fields[12])) / CLOCK_TICKS)  # utime, stime
+    return found
 
 
 def peak_rss() -> int:

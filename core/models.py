@@ -20,6 +20,7 @@ from sqlalchemy import (
     LargeBinary,
     UniqueConstraint,
     event,
+    func,
     or_,
 )
 from sqlalchemy.orm import Session, object_session
@@ -348,6 +349,9 @@ class Notice(SQLModel, table=True):
         )
         return session.scalars(later).first() is not None
 
+
+# processors.auto_replies counts one address's notices of the last day (any case of the address)
+Index("ix_notice_recipient_created", func.lower(Notice.__table__.c.to_address), Notice.__table__.c.created_at)  # type: ignore[attr-defined]
 
 class Decision(SQLModel, table=True):
     """An officer's decision on an application."""

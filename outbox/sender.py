@@ -75,6 +75,9 @@ async def _send_pending(engine: Engine, settings: Settings, holder: str) -> Send
     limiter = RateLimiter(outbox.rate_per_minute)
     client: aiosmtplib.SMTP | None = None
     tried: set[int] = set()  # a notice is tried at most once a batch, however short its retry delay
+    # Accepted notices are recorded as sent a few at a time, in one transaction: each acceptance is in the
+    # journal (fsync) first, and a sender that dies before recording them leaves them to recover_accepted().
+    accepted: list[tuple[int, datetime]] = []
     try:
         for _ in range(outbox.batch_size):
             notice_id = claim_next(engine, holder, utcnow(), outbox.claim_seconds, skip=tried)
@@ -92,12 +95,17 @@ async def _send_pending(engine: Engine, settings: Settings, holder: str) -> Send
             await limiter.wait()
             outcome = await _send_one(client, engine, settings, journal, notice_id, holder)
             report.count(outcome.name)
+            if outcome.name == SendOutcome.sent:
+                accepted.append((notice_id, utcnow()))
+                if len(accepted) >= RECORD_EVERY:
+                    _record_sent(engine, accepted)
             if outcome.connection_lost:
                 client.close()
                 client = None
     finally:
         if client is not None:
             await close_connection(client)
+        _record_sent(engine, accepted)
         journal.close()
         recover_accepted(engine, journal)  # empties the journal once the database has every acceptance
     return report
@@ -130,23 +138,32 @@ async def _send_one(
         bound.warning("notice deferred", error=str(exc), outcome=name)
         return _Outcome(name, connection_lost=isinstance(exc, ConnectionLost))
     journal.record(message_id)
-    try:
-        mark_sent(engine, notice_id)
-    except SQLAlchemyError as exc:
-        # accepted but not recorded: the journal has it, and the next batch records it
-        bound.error("notice sent but not recorded yet", error=type(exc).__name__)
     bound.info("notice sent")
     return _Outcome(SendOutcome.sent)
 
 
-def mark_sent(engine: Engine, notice_id: int, at: datetime | None = None) -> None:
-    """Record the server's acceptance: the secret-free copy replaces the one with the secret."""
-    with session_scope(engine) as session:
-        notice = session.get(Notice, notice_id)
-        assert notice is not None
-        had_secret = notice.raw_redacted is not None
-        notice.mark_sent(at or utcnow())
-        session.add(notice)
+RECORD_EVERY = 10  # accepted notices recorded as sent in one transaction
+
+
+def _record_sent(engine: Engine, accepted: list[tuple[int, datetime]]) -> None:
+    """Record the server's acceptances, and empty the list: the secret-free copies replace those with a secret."""
+    if not accepted:
+        return
+    try:
+        with session_scope(engine) as session:
+            had_secret = False
+            for notice_id, at in accepted:
+                notice = session.get(Notice, notice_id)
+                assert notice is not None
+                had_secret = had_secret or notice.raw_redacted is not None
+                notice.mark_sent(at)
+                session.add(notice)
+    except SQLAlchemyError as exc:
+        # accepted but not recorded: the journal has them, and the next batch records them
+        log.error("notices sent but not recorded yet", notices=len(accepted), error=type(exc).__name__)
+        accepted.clear()
+        return
+    accepted.clear()
     if had_secret:
         forget_old_pages(engine)
 

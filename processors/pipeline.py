@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from concurrent.futures import Executor, ThreadPoolExecutor
+from dataclasses import dataclass
 
 import structlog
 from sqlalchemy.engine import Engine
@@ -67,6 +68,12 @@ class Reading:
     kind: MessageKind
     pdfs: list[tuple[PdfAttachment, str, Bsf831Form | NotAForm | FormError]]  # attachment, its blob, what it read as
     classified_by: str = ""  # the signal that decided the kind (mail.classify.Verdict.signal)
+    language: str | None = None  # what the message's own words are written in (mail.language)
+
+
+# A message this small is read while the one before it is stored; a larger one only once nothing else is
+# held, so that two large messages are never in memory at once.
+READ_AHEAD_MAX_BYTES = 2 * 1024 * 1024
 
 
 def process_received(
@@ -79,37 +86,69 @@ def process_received(
     """Claim recorded messages one at a time and process each, until none is left to claim.
 
     Several workers may run this side by side: each message is claimed by one of them. A message
-    that fails is tried again by a later call, not by this one.
+    that fails is tried again by a later call, not by this one. The next message is claimed and parsed
+    before this one is stored, and its PDFs handed to the sandbox from a thread: the sandbox's process
+    reads them while this one writes to the database.
     """
     report = ProcessReport()
     holder = holder or new_holder()
     report.quarantined += message_claims.recover_abandoned(engine, settings)
     failed: list[int] = []
-    while not should_stop():
-        row_id = message_claims.claim_next(engine, holder, settings, skip=failed)
-        if row_id is None:
-            break
-        outcome = _process_isolated(engine, settings, blobs, row_id, holder)
-        if outcome:
-            setattr(report, outcome, getattr(report, outcome) + 1)
-        if outcome == ProcessOutcome.failed:
-            failed.append(row_id)
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="read-ahead") as reader:
+
+        def claim_and_read() -> _Claimed | None:
+            if should_stop():
+                return None
+            row_id = message_claims.claim_next(engine, holder, settings, skip=failed)
+            if row_id is None:
+                return None
+            with session_scope(engine) as session:
+                digest, size = session.exec(select(InboundMessage.sha256, InboundMessage.size).where(InboundMessage.id == row_id)).one()
+            assert digest is not None, "a message never downloaded is never claimed"
+            if size > READ_AHEAD_MAX_BYTES:
+                return _Claimed(row_id, lambda: read_message(settings, blobs, digest)(), ahead=False)
+            try:
+                return _Claimed(row_id, read_message(settings, blobs, digest, reader), ahead=True)
+            except Exception as exc:  # noqa: BLE001 - a message that cannot be read fails where it is processed
+                failure = exc
+                return _Claimed(row_id, lambda: _raise(failure), ahead=True)
+
+        current = claim_and_read()
+        while current is not None:
+            upcoming = claim_and_read() if current.ahead else None  # a large message is read with nothing else held
+            outcome = _process_isolated(engine, settings, current, holder)
+            if outcome:
+                setattr(report, outcome, getattr(report, outcome) + 1)
+            if outcome == ProcessOutcome.failed:
+                failed.append(current.row_id)
+            current = upcoming or claim_and_read()
     return report
 
 
-def _process_isolated(engine: Engine, settings: Settings, blobs: BlobStore, row_id: int, holder: str) -> ProcessOutcome | None:
+def _raise(exc: Exception) -> Reading:
+    raise exc
+
+
+@dataclass(frozen=True)
+class _Claimed:
+    """A message claimed for processing, and how to get what it holds: being read ahead, or read when asked."""
+
+    row_id: int
+    reading: Callable[[], Reading]
+    ahead: bool
+
+
+def _process_isolated(engine: Engine, settings: Settings, claimed: _Claimed, holder: str) -> ProcessOutcome | None:
+    row_id = claimed.row_id
     bound = log.bind(message_row=row_id)
     try:
-        with session_scope(engine) as session:
-            digest = session.exec(select(InboundMessage.sha256).where(InboundMessage.id == row_id)).one()
-        assert digest is not None, "a message never downloaded is never claimed"
-        reading = read_message(settings, blobs, digest)  # parsing happens outside any transaction
+        read = claimed.reading()  # read outside any transaction
         with write_session(engine) as session:
             row = session.get(InboundMessage, row_id)
             if row is None or row.status != MessageStatus.received or row.claimed_by != holder:
                 bound.warning("claim on the message was lost before it was stored; another worker has it")
                 return None
-            process_message(session, settings, row, reading)
+            process_message(session, settings, row, read)
             row.mark_processed(utcnow())
             session.add(row)
         bound.info("message processed")
@@ -132,28 +171,44 @@ def _record_failure(engine: Engine, settings: Settings, row_id: int, holder: str
         return ProcessOutcome.quarantined
 
 
-def read_message(settings: Settings, blobs: BlobStore, digest: str) -> Reading:
-    """Parse the archived message and read each PDF it carries (each in the parse sandbox)."""
+def read_message(settings: Settings, blobs: BlobStore, digest: str, reader: Executor | None = None) -> Callable[[], Reading]:
+    """Parse the archived message and start reading each PDF it carries in the parse sandbox (on reader's
+    thread when given, which waits for the sandbox's process while this one goes on); the call returned
+    waits for the PDFs and gives the Reading."""
     parsed = parse_message(blobs.get(digest, ".eml"))
     pdfs = find_pdfs(parsed.message)
     verdict = classify_message(parsed, has_pdf=bool(pdfs))
+    language = message_language(parsed.message, parsed.subject)
     if not pdfs or verdict.structural:  # a report's PDFs belong to the message it returns: never read
-        return Reading(parsed, verdict.kind, [], verdict.signal)
+        unread = Reading(parsed, verdict.kind, [], verdict.signal, language)
+        return lambda: unread
     # bounded work per message: only the first max_pdfs_per_message are read (process_message tells the sender)
-    results = [(pdf, _read(pdf.data, settings)) for pdf in pdfs[: settings.processing.max_pdfs_per_message]]
-    if verdict.kind != MessageKind.form:
-        if not any(isinstance(result, Bsf831Form) for _, result in results):
-            return Reading(parsed, verdict.kind, [], f"{verdict.signal}; its PDFs hold no BSF831")
-        # a BSF831 is processed whatever the headers say; its answers obey the same signal (_answer)
-        verdict = replace(verdict, kind=MessageKind.form, signal=f"a BSF831 attached; answers withheld: {verdict.signal}")
-    return Reading(parsed, verdict.kind, [(pdf, blobs.put(pdf.data, ".pdf"), result) for pdf, result in results], verdict.signal)
+    chosen = pdfs[: settings.processing.max_pdfs_per_message]
+    pending = reader.submit(_read_all, chosen, settings) if reader is not None else None
+
+    def finish() -> Reading:
+        results = list(zip(chosen, pending.result() if pending is not None else _read_all(chosen, settings), strict=True))
+        kind, signal = verdict.kind, verdict.signal
+        if kind != MessageKind.form:
+            if not any(isinstance(result, Bsf831Form) for _, result in results):
+                return Reading(parsed, kind, [], f"{signal}; its PDFs hold no BSF831", language)
+            # a BSF831 is processed whatever the headers say; its answers obey the same signal (_answer)
+            kind, signal = MessageKind.form, f"a BSF831 attached; answers withheld: {signal}"
+        stored = [(pdf, blobs.put(pdf.data, ".pdf"), result) for pdf, result in results]
+        return Reading(parsed, kind, stored, signal, language)
+
+    return finish
+
+
+def _read_all(pdfs: list[PdfAttachment], settings: Settings) -> list[Bsf831Form | NotAForm | FormError]:
+    return [_read(pdf.data, settings) for pdf in pdfs]
 
 
 def process_message(session: Session, settings: Settings, row: InboundMessage, reading: Reading) -> None:
     """Store what was read from the message and queue its answer, in the caller's transaction."""
     row.kind, row.classified_by = reading.kind, reading.classified_by or None
     log.info("message classified", message_row=row.id, kind=row.kind.value, classified_by=row.classified_by)
-    row.language = message_language(reading.parsed.message, reading.parsed.subject)
+    row.language = reading.language
     if row.kind == MessageKind.bounce:
         link_bounce(session, row, reading.parsed.message)
     if row.kind in ROBOTS:
