@@ -353,6 +353,7 @@ class Notice(SQLModel, table=True):
 # processors.auto_replies counts one address's notices of the last day (any case of the address)
 Index("ix_notice_recipient_created", func.lower(Notice.__table__.c.to_address), Notice.__table__.c.created_at)  # type: ignore[attr-defined]
 
+
 class Decision(SQLModel, table=True):
     """An officer's decision on an application."""
 
