@@ -221,7 +221,8 @@ def tree_cpu(pid: int) -> dict[int, tuple[str, float]]:
         except OSError:  # it exited meanwhile
             continue
         kind = "reader" if "sandbox_server" in command else ("postgres" if "postgres" in command else "daemon")
-        found[current] = (kind, (int(fields[11]) + int(fields[12])) / CLOCK_TICKS)  # utime, stime
+        # utime, stime, and cutime, cstime: the children it has waited for (the PDF readers the sandbox replaced)
+        found[current] = (kind, sum(int(value) for value in fields[11:15]) / CLOCK_TICKS)
     return found
 
 

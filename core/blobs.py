@@ -8,11 +8,12 @@ database. `open_blob_store` picks the one the settings name; `migrate_blobs` mov
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from sqlalchemy import delete, func, insert
 from sqlalchemy.engine import Engine
@@ -57,6 +58,10 @@ class BlobStore:
 
     def get(self, digest: str, suffix: str) -> bytes:
         return self.path(digest, suffix).read_bytes()
+
+    def open(self, digest: str, suffix: str) -> BinaryIO:
+        """The blob as a file to read a piece at a time (a large message is never held whole)."""
+        return self.path(digest, suffix).open("rb")
 
     def exists(self, digest: str, suffix: str) -> bool:
         return self.path(digest, suffix).is_file()
@@ -115,6 +120,9 @@ class DatabaseBlobStore(BlobStore):
         if data is None:
             raise FileNotFoundError(f"no stored blob {digest}")
         return bytes(data)
+
+    def open(self, digest: str, suffix: str) -> BinaryIO:
+        return io.BytesIO(self.get(digest, suffix))
 
     def exists(self, digest: str, suffix: str) -> bool:
         with Session(self.engine) as session:

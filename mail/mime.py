@@ -5,9 +5,12 @@ from __future__ import annotations
 import email
 import email.parser
 import email.policy
+import re
 from dataclasses import dataclass
+from email.feedparser import BytesFeedParser
 from email.message import Message
 from email.utils import getaddresses, parseaddr
+from typing import BinaryIO
 
 import structlog
 import tnefparse
@@ -48,9 +51,28 @@ class ParsedMessage:
         return self.sender
 
 
-def parse_message(raw: bytes, headers_only: bool = False) -> ParsedMessage:
-    """The message and the headers we keep; headers_only leaves the body unparsed (much faster for large mail)."""
-    message = email.parser.BytesParser(policy=email.policy.compat32).parsebytes(raw, headersonly=headers_only)
+# Fed to the parser a piece at a time: parsebytes() would hold the whole message as a str and again in a
+# StringIO (four bytes a character), about eight times a large message's size at its peak.
+PARSE_CHUNK_BYTES = 1 << 20
+HEADER_END = re.compile(rb"\r?\n\r?\n")
+
+
+def parse_message(raw: bytes | BinaryIO, headers_only: bool = False) -> ParsedMessage:
+    """The message (bytes, or a file read a piece at a time) and the headers we keep; headers_only leaves
+    the body unparsed (much faster for large mail)."""
+    if headers_only:  # the header section alone: up to the first empty line
+        data = raw if isinstance(raw, bytes) else raw.read()
+        end = HEADER_END.search(data)
+        message = email.parser.BytesParser(policy=email.policy.compat32).parsebytes(data[: end.end()] if end else data, headersonly=True)
+    else:
+        parser = BytesFeedParser(policy=email.policy.compat32)
+        if isinstance(raw, bytes):
+            for start in range(0, len(raw), PARSE_CHUNK_BYTES):
+                parser.feed(raw[start : start + PARSE_CHUNK_BYTES])
+        else:
+            while chunk := raw.read(PARSE_CHUNK_BYTES):
+                parser.feed(chunk)
+        message = parser.close()
     return ParsedMessage(
         message=message,
         message_id=_header(message, "Message-ID"),

@@ -10,10 +10,12 @@ stops answering is killed and started again on the next PDF.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import pickle
 import struct
 import subprocess
 import sys
+import tempfile
 import threading
 from dataclasses import dataclass
 from typing import IO, Any
@@ -23,6 +25,7 @@ from parsers.form import ParseResult
 
 HEADER = struct.Struct("!Q")
 GRACE_SECONDS = 5.0  # on top of the child's own wall-clock limit, for the helper to answer
+SPOOL_BYTES = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -34,9 +37,20 @@ class Limits:
 
 
 def parse_sandboxed(data: bytes, limits: Limits) -> ParseResult:
-    """parse_pdf(data) run in a limited child process; its FormError, or LimitExceeded on a breach."""
-    with _lock:
-        outcome, payload = _helper().ask((data, limits), limits.timeout_seconds + GRACE_SECONDS)
+    """parse_pdf(data) run in a limited child process; its FormError, or LimitExceeded on a breach.
+
+    A PDF over SPOOL_BYTES goes to the reader as a file it reads itself, not through two pipes (each
+    pipe costs the sender and the receiver a copy of it).
+    """
+    with contextlib.ExitStack() as stack:
+        source: bytes | str = data
+        if len(data) > SPOOL_BYTES:
+            spool = stack.enter_context(tempfile.NamedTemporaryFile(prefix="cers-pdf-", suffix=".pdf"))
+            spool.write(data)
+            spool.flush()
+            source = spool.name
+        with _lock:
+            outcome, payload = _helper().ask((source, limits), limits.timeout_seconds + GRACE_SECONDS)
     if outcome == "result":
         return payload
     raise payload
@@ -44,7 +58,8 @@ def parse_sandboxed(data: bytes, limits: Limits) -> ParseResult:
 
 def write_message(stream: IO[bytes], message: Any) -> None:
     body = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
-    stream.write(HEADER.pack(len(body)) + body)
+    stream.write(HEADER.pack(len(body)))
+    stream.write(body)
     stream.flush()
 
 

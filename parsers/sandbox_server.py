@@ -164,6 +164,8 @@ def _reader_loop(requests: IO[bytes], answers: IO[bytes], limits: Limits) -> Non
         except EOFError:
             return
         usage = resource.getrusage(resource.RUSAGE_SELF)
+        if isinstance(data, str):  # a large PDF, spooled to this file by parse_sandboxed
+            data = _spooled(data)
         spent = int(usage.ru_utime + usage.ru_stime) + 1
         _limit(resource.RLIMIT_CPU, spent + limits.cpu_seconds, resource.RLIM_INFINITY)
         outcome, memory_failure = _parse(data, limits)
@@ -172,6 +174,11 @@ def _reader_loop(requests: IO[bytes], answers: IO[bytes], limits: Limits) -> Non
             write_message(answers, (outcome, memory_failure, peak_kb))
         except Exception as exc:  # noqa: BLE001 - a result that cannot be pickled is answered with a ParserFault instead
             write_message(answers, (("error", ParserFault(f"the result could not be sent: {type(exc).__name__}")), False, peak_kb))
+
+
+def _spooled(path: str) -> bytes:
+    with open(path, "rb") as spool:
+        return spool.read()
 
 
 def _parse(data: bytes, limits: Limits) -> tuple[tuple[str, Any], bool]:

@@ -74,6 +74,8 @@ class Reading:
 # A message this small is read while the one before it is stored; a larger one only once nothing else is
 # held, so that two large messages are never in memory at once.
 READ_AHEAD_MAX_BYTES = 2 * 1024 * 1024
+# Read ahead, two messages are in flight: a worker killed by one costs both an attempt. A message tried
+# before may be the one that kills: it is read, and processed, with nothing else in flight.
 
 
 def process_received(
@@ -103,9 +105,11 @@ def process_received(
             if row_id is None:
                 return None
             with session_scope(engine) as session:
-                digest, size = session.exec(select(InboundMessage.sha256, InboundMessage.size).where(InboundMessage.id == row_id)).one()
+                digest, size, attempts = session.exec(
+                    select(InboundMessage.sha256, InboundMessage.size, InboundMessage.attempts).where(InboundMessage.id == row_id)
+                ).one()
             assert digest is not None, "a message never downloaded is never claimed"
-            if size > READ_AHEAD_MAX_BYTES:
+            if size > READ_AHEAD_MAX_BYTES or attempts > 1:  # the claim counted this attempt
                 return _Claimed(row_id, lambda: read_message(settings, blobs, digest)(), ahead=False)
             try:
                 return _Claimed(row_id, read_message(settings, blobs, digest, reader), ahead=True)
@@ -115,7 +119,7 @@ def process_received(
 
         current = claim_and_read()
         while current is not None:
-            upcoming = claim_and_read() if current.ahead else None  # a large message is read with nothing else held
+            upcoming = claim_and_read() if current.ahead else None  # a large or retried message is alone in flight
             outcome = _process_isolated(engine, settings, current, holder)
             if outcome:
                 setattr(report, outcome, getattr(report, outcome) + 1)
@@ -175,7 +179,8 @@ def read_message(settings: Settings, blobs: BlobStore, digest: str, reader: Exec
     """Parse the archived message and start reading each PDF it carries in the parse sandbox (on reader's
     thread when given, which waits for the sandbox's process while this one goes on); the call returned
     waits for the PDFs and gives the Reading."""
-    parsed = parse_message(blobs.get(digest, ".eml"))
+    with blobs.open(digest, ".eml") as stream:
+        parsed = parse_message(stream)
     pdfs = find_pdfs(parsed.message)
     verdict = classify_message(parsed, has_pdf=bool(pdfs))
     language = message_language(parsed.message, parsed.subject)

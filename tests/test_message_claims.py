@@ -1,5 +1,5 @@
 """Message claims: a claim held by a worker elsewhere is respected until it runs out;
-a message that keeps stopping its worker is quarantined."""
+a message that keeps stopping its worker is quarantined, and takes no other message with it."""
 
 from __future__ import annotations
 
@@ -8,10 +8,12 @@ import subprocess
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
 from flow import flow_settings
 from servers import ImapAccount, imap_append
 from sqlmodel import Session, select
 
+import processors.pipeline
 from app.runner import Runner
 from core.enums import MessageStatus
 from core.models import AuditEvent, InboundMessage, utcnow
@@ -91,3 +93,37 @@ def test_a_claim_left_by_a_dead_process_on_this_host_is_taken_over_at_once(
     exited.wait()
     set_claim(runner, row_id, f"{socket.gethostname()}:{exited.pid}:0000", 300, attempts=1)
     assert process_received(runner.engine, runner.settings, runner.blobs).processed == 1
+
+
+class WorkerKilled(BaseException):
+    """Stands for the worker's process dying mid-message: nothing in the pipeline catches it."""
+
+
+def test_a_message_that_kills_its_worker_takes_no_other_message_with_it(
+    tmp_path: Path, pymap_server: ImapAccount, smtp_sink: SmtpSink, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The message after the killer is read ahead once, on the killer's first try; from then on the killer is alone."""
+    runner = Runner(flow_settings(tmp_path / "var", pymap_server, smtp_sink))
+    killer = recorded(runner, pymap_server, "killer")
+    innocent = recorded(runner, pymap_server, "innocent")
+    real = processors.pipeline.process_message
+
+    def kill_on_killer(session, settings, row, reading):  # type: ignore[no-untyped-def]
+        if row.subject == "killer":
+            raise WorkerKilled
+        return real(session, settings, row, reading)
+
+    monkeypatch.setattr(processors.pipeline, "process_message", kill_on_killer)
+    exited = subprocess.Popen(["true"])
+    exited.wait()
+    dead = f"{socket.gethostname()}:{exited.pid}:0000"  # the killed worker's claims name a process that is gone
+    for _ in range(runner.settings.processing.max_attempts):
+        with pytest.raises(WorkerKilled):
+            process_received(runner.engine, runner.settings, runner.blobs)
+        for row_id in (killer, innocent):
+            if (row := row_of(runner, row_id)).claimed_by:
+                set_claim(runner, row_id, dead, 300, attempts=row.attempts)
+    report = process_received(runner.engine, runner.settings, runner.blobs)
+    assert (report.quarantined, report.processed) == (1, 1)
+    assert row_of(runner, killer).status == MessageStatus.quarantined
+    assert (row_of(runner, innocent).status, row_of(runner, innocent).attempts) == (MessageStatus.processed, 2)

@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import io
+import os
+import tempfile
 import time
+from pathlib import Path
 
+import pytest
 from hostile_pdfs import STILL_A_FORM, hostile_pdfs
+from pypdf import PdfWriter
 
 from core.errors import FormError
+from demo.forms import fill_form, sample_values
 from parsers.errors import LimitExceeded, ParserFault
 from parsers.form import Bsf831Form, NotAForm
-from parsers.sandbox import Limits, parse_sandboxed
+from parsers.sandbox import SPOOL_BYTES, Limits, parse_sandboxed
 
 LIMITS = Limits(timeout_seconds=10, cpu_seconds=5, memory_mb=512, max_pages=50)
 
@@ -85,3 +92,18 @@ def test_a_verdict_does_not_depend_on_the_pdfs_read_before_it() -> None:
             raise AssertionError("no limit breached")
         after = parse_sandboxed(fixture("acroform"), limits)
         assert isinstance(after, Bsf831Form) and after.values == alone.values  # type: ignore[union-attr]
+
+
+def test_a_large_pdf_reaches_the_reader_as_a_file_and_reads_as_the_same_form(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Over SPOOL_BYTES a PDF is spooled to a file the reader reads: the same fields, and no file left behind."""
+    form = fill_form(sample_values("valid"))
+    writer = PdfWriter(clone_from=io.BytesIO(form))
+    writer.add_attachment("survey.bin", os.urandom(SPOOL_BYTES))
+    buffer = io.BytesIO()
+    writer.write(buffer)
+    large = buffer.getvalue()
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    small, spooled = parse_sandboxed(form, Limits()), parse_sandboxed(large, Limits())
+    assert isinstance(small, Bsf831Form) and isinstance(spooled, Bsf831Form)
+    assert len(large) > SPOOL_BYTES and spooled.values == small.values
+    assert list(tmp_path.iterdir()) == []
