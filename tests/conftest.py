@@ -9,7 +9,9 @@ from pathlib import Path
 
 import flow
 import pytest
+from console_browser import chromium_or_skip
 from missing import require
+from playwright.sync_api import Browser, sync_playwright
 from postgres import PostgresCluster, postgres_missing_reason
 from servers import DovecotServer, ImapAccount, dovecot_missing_reason, fresh_account
 
@@ -40,6 +42,7 @@ SERVER_FIXTURES = frozenset(
         "imap_server",
         "smtp_sink",
         "postgres_cluster",
+        "browser",
     }
 )
 
@@ -149,3 +152,13 @@ def test_database(request: pytest.FixtureRequest) -> Iterator[None]:
     finally:
         flow.DATABASE_URL = None
         postgres_cluster.execute(f"DROP DATABASE {name} WITH (FORCE)")
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    """Debian's Chromium driven by Playwright, one per test module (skipped, naming it, where it is missing)."""
+    executable = chromium_or_skip()
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=str(executable))
+        yield launched
+        launched.close()

@@ -5,13 +5,11 @@ application with its findings outlined on the page image, and the dashboard, in 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-from console_browser import SCREENSHOTS, chromium_or_skip, served
+from console_browser import SCREENSHOTS, served
 from console_support import PASSWORD, console_app, console_settings, seed_application
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 from sqlmodel import select
 
 from core.db import session_scope
@@ -20,15 +18,6 @@ from demo.forms import fill_form, sample_values
 
 AXE = Path(__file__).parent / "vendor" / "axe.min.js"
 TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    executable = chromium_or_skip()
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(executable))
-        yield browser
-        browser.close()
 
 
 def violations(page: Page) -> list[str]:

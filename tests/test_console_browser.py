@@ -4,16 +4,15 @@ and a correspondence reply, then what the applicants receive at the SMTP server.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
-from console_browser import SCREENSHOTS, chromium_or_skip, served
+from console_browser import served, shot
 from console_support import PASSWORD, SECRET, password_hash
 from flow import flow_settings, parsed, run_until_idle, text_of
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, expect
 from servers import ImapAccount, imap_append
 
 import processors.decisions
@@ -40,20 +39,6 @@ APPLICANTS = [
         date.today() - timedelta(days=200),
     ),
 ]
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    executable = chromium_or_skip()
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(executable))
-        yield browser
-        browser.close()
-
-
-def shot(page: Page, name: str) -> None:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
 
 
 def drive(runner: Runner) -> None:

@@ -4,27 +4,11 @@ accounts and signs an officer out everywhere."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-from console_browser import SCREENSHOTS, chromium_or_skip, served
+from console_browser import served, shot
 from console_support import PASSWORD, console_app, console_settings
-from playwright.sync_api import Browser, Page, expect, sync_playwright
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    executable = chromium_or_skip()
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(executable))
-        yield browser
-        browser.close()
-
-
-def shot(page: Page, name: str) -> None:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+from playwright.sync_api import Browser, Page, expect
 
 
 def sign_in(page: Page, base: str, name: str, password: str = PASSWORD) -> None:
