@@ -22,6 +22,7 @@ import select
 import signal
 import sys
 import time
+from pathlib import Path
 from typing import IO, Any
 
 from core.errors import FormError
@@ -164,8 +165,6 @@ def _reader_loop(requests: IO[bytes], answers: IO[bytes], limits: Limits) -> Non
         except EOFError:
             return
         usage = resource.getrusage(resource.RUSAGE_SELF)
-        if isinstance(data, str):  # a large PDF, spooled to this file by parse_sandboxed
-            data = _spooled(data)
         spent = int(usage.ru_utime + usage.ru_stime) + 1
         _limit(resource.RLIMIT_CPU, spent + limits.cpu_seconds, resource.RLIM_INFINITY)
         outcome, memory_failure = _parse(data, limits)
@@ -176,14 +175,11 @@ def _reader_loop(requests: IO[bytes], answers: IO[bytes], limits: Limits) -> Non
             write_message(answers, (("error", ParserFault(f"the result could not be sent: {type(exc).__name__}")), False, peak_kb))
 
 
-def _spooled(path: str) -> bytes:
-    with open(path, "rb") as spool:
-        return spool.read()
-
-
-def _parse(data: bytes, limits: Limits) -> tuple[tuple[str, Any], bool]:
-    """The outcome of parsing data, and whether it failed for want of memory."""
+def _parse(source: bytes | str, limits: Limits) -> tuple[tuple[str, Any], bool]:
+    """The outcome of parsing the PDF (its bytes, or the file a large one was spooled to by parse_sandboxed),
+    and whether it failed for want of memory. Reading the file is under the same limits as parsing it."""
     try:
+        data = source if isinstance(source, bytes) else Path(source).read_bytes()
         return ("result", parse_pdf(data, max_pages=limits.max_pages)), False
     except FormError as exc:
         return ("error", exc), False

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import partial
 
 import structlog
 from sqlalchemy.engine import Engine
@@ -74,8 +75,6 @@ class Reading:
 # A message this small is read while the one before it is stored; a larger one only once nothing else is
 # held, so that two large messages are never in memory at once.
 READ_AHEAD_MAX_BYTES = 2 * 1024 * 1024
-# Read ahead, two messages are in flight: a worker killed by one costs both an attempt. A message tried
-# before may be the one that kills: it is read, and processed, with nothing else in flight.
 
 
 def process_received(
@@ -109,13 +108,15 @@ def process_received(
                     select(InboundMessage.sha256, InboundMessage.size, InboundMessage.attempts).where(InboundMessage.id == row_id)
                 ).one()
             assert digest is not None, "a message never downloaded is never claimed"
-            if size > READ_AHEAD_MAX_BYTES or attempts > 1:  # the claim counted this attempt
+            # Read ahead, two messages are in flight, and a worker killed by one costs both an attempt: a message
+            # tried before (the claim counted this attempt) may be the one that kills, so it is alone in flight.
+            if size > READ_AHEAD_MAX_BYTES or attempts > 1:
                 return _Claimed(row_id, lambda: read_message(settings, blobs, digest)(), ahead=False)
             try:
-                return _Claimed(row_id, read_message(settings, blobs, digest, reader), ahead=True)
+                reading = read_message(settings, blobs, digest, reader)
             except Exception as exc:  # noqa: BLE001 - a message that cannot be read fails where it is processed
-                failure = exc
-                return _Claimed(row_id, lambda: _raise(failure), ahead=True)
+                reading = partial(_raise, exc)
+            return _Claimed(row_id, reading, ahead=True)
 
         current = claim_and_read()
         while current is not None:
