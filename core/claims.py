@@ -16,7 +16,7 @@ from collections.abc import Collection, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Table, or_, select, update
+from sqlalchemy import ColumnElement, Row, Table, or_, select, update
 from sqlalchemy.engine import Engine
 
 
@@ -38,16 +38,17 @@ def claim_next(
     claim_seconds: float,
     skip: Collection[int] = (),
     also_set: Mapping[str, Any] | None = None,
-) -> int | None:
-    """Claim the lowest-id row that is due, unclaimed and not in skip; its id, or None when there is none."""
+    returning: tuple[ColumnElement[Any], ...] = (),
+) -> Row[Any] | None:
+    """Claim the lowest-id row that is due, unclaimed and not in skip: its id and the returning columns as
+    they are after the claim, or None when there is none."""
     c = table.c
     where = (*due, unclaimed(table, now))
     pick = select(c.id).where(*where, c.id.not_in(list(skip))).order_by(c.id).limit(1).with_for_update(skip_locked=True).scalar_subquery()
     values = {"claimed_by": holder, "claim_until": now + timedelta(seconds=claim_seconds), **(also_set or {})}
-    statement = update(table).where(c.id == pick, *where).values(**values).returning(c.id)
+    statement = update(table).where(c.id == pick, *where).values(**values).returning(c.id, *returning)
     with engine.begin() as connection:
-        row = connection.execute(statement).first()
-    return row[0] if row else None
+        return connection.execute(statement).first()
 
 
 def release_dead_claims(engine: Engine, table: Table, now: datetime, *scope: ColumnElement[bool]) -> int:

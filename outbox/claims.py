@@ -27,7 +27,8 @@ def _due(now: datetime) -> tuple[ColumnElement[bool], ...]:
 
 def claim_next(engine: Engine, holder: str, now: datetime, claim_seconds: float, skip: Collection[int] = ()) -> int | None:
     """Claim the oldest due, unclaimed pending notice not in skip; its id, or None when there is none."""
-    return claims.claim_next(engine, _table, _due(now), holder, now, claim_seconds, skip)
+    row = claims.claim_next(engine, _table, _due(now), holder, now, claim_seconds, skip)
+    return row.id if row else None
 
 
 def release_dead_claims(engine: Engine, now: datetime) -> int:

@@ -7,6 +7,7 @@ Claiming a message counts an attempt, so a message whose processing stops its wo
 from __future__ import annotations
 
 from collections.abc import Collection
+from dataclasses import dataclass
 
 import structlog
 from sqlalchemy import ColumnElement
@@ -29,14 +30,33 @@ def _waiting() -> ColumnElement[bool]:
     return _table.c.status == MessageStatus.received
 
 
-def claim_next(engine: Engine, holder: str, settings: Settings, skip: Collection[int] = ()) -> int | None:
+@dataclass(frozen=True)
+class MessageClaim:
+    """A claimed message: its row, its archived copy's digest and size, and the attempt this claim is."""
+
+    row_id: int
+    digest: str
+    size: int
+    attempts: int
+
+
+def claim_next(engine: Engine, holder: str, settings: Settings, skip: Collection[int] = ()) -> MessageClaim | None:
     """Claim the oldest recorded message left to process (downloaded, attempts left, no live claim)."""
     c = _table.c
     due = (_waiting(), c.sha256.is_not(None), c.attempts < settings.processing.max_attempts)
     now = utcnow()
-    return claims.claim_next(
-        engine, _table, due, holder, now, settings.processing.claim_seconds, skip, also_set={"attempts": c.attempts + 1}
+    row = claims.claim_next(
+        engine,
+        _table,
+        due,
+        holder,
+        now,
+        settings.processing.claim_seconds,
+        skip,
+        also_set={"attempts": c.attempts + 1},
+        returning=(c.sha256, c.size, c.attempts),
     )
+    return MessageClaim(row.id, row.sha256, row.size, row.attempts) if row else None
 
 
 def recover_abandoned(engine: Engine, settings: Settings) -> int:

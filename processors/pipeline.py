@@ -100,17 +100,13 @@ def process_received(
         def claim_and_read() -> _Claimed | None:
             if should_stop():
                 return None
-            row_id = message_claims.claim_next(engine, holder, settings, skip=failed)
-            if row_id is None:
+            claim = message_claims.claim_next(engine, holder, settings, skip=failed)
+            if claim is None:
                 return None
-            with session_scope(engine) as session:
-                digest, size, attempts = session.exec(
-                    select(InboundMessage.sha256, InboundMessage.size, InboundMessage.attempts).where(InboundMessage.id == row_id)
-                ).one()
-            assert digest is not None, "a message never downloaded is never claimed"
+            row_id, digest = claim.row_id, claim.digest
             # Read ahead, two messages are in flight, and a worker killed by one costs both an attempt: a message
             # tried before (the claim counted this attempt) may be the one that kills, so it is alone in flight.
-            if size > READ_AHEAD_MAX_BYTES or attempts > 1:
+            if claim.size > READ_AHEAD_MAX_BYTES or claim.attempts > 1:
                 return _Claimed(row_id, lambda: read_message(settings, blobs, digest)(), ahead=False)
             try:
                 reading = read_message(settings, blobs, digest, reader)
@@ -190,24 +186,32 @@ def read_message(settings: Settings, blobs: BlobStore, digest: str, reader: Exec
         return lambda: unread
     # bounded work per message: only the first max_pdfs_per_message are read (process_message tells the sender)
     chosen = pdfs[: settings.processing.max_pdfs_per_message]
-    pending = reader.submit(_read_all, chosen, settings) if reader is not None else None
+    is_form = verdict.kind == MessageKind.form
+    pending = reader.submit(_read_and_keep, chosen, settings, blobs, is_form) if reader is not None else None
 
     def finish() -> Reading:
-        results = list(zip(chosen, pending.result() if pending is not None else _read_all(chosen, settings), strict=True))
+        results = pending.result() if pending is not None else _read_and_keep(chosen, settings, blobs, is_form)
         kind, signal = verdict.kind, verdict.signal
         if kind != MessageKind.form:
-            if not any(isinstance(result, Bsf831Form) for _, result in results):
+            if not results:
                 return Reading(parsed, kind, [], f"{signal}; its PDFs hold no BSF831", language)
             # a BSF831 is processed whatever the headers say; its answers obey the same signal (_answer)
             kind, signal = MessageKind.form, f"a BSF831 attached; answers withheld: {signal}"
-        stored = [(pdf, blobs.put(pdf.data, ".pdf"), result) for pdf, result in results]
-        return Reading(parsed, kind, stored, signal, language)
+        return Reading(parsed, kind, results, signal, language)
 
     return finish
 
 
-def _read_all(pdfs: list[PdfAttachment], settings: Settings) -> list[Bsf831Form | NotAForm | FormError]:
-    return [_read(pdf.data, settings) for pdf in pdfs]
+def _read_and_keep(
+    pdfs: list[PdfAttachment], settings: Settings, blobs: BlobStore, form: bool
+) -> list[tuple[PdfAttachment, str, Bsf831Form | NotAForm | FormError]]:
+    """Each PDF read and archived, when the message is a form or one of them is a BSF831; none otherwise.
+
+    Run on the reader's thread: the archive's fsync overlaps the database work of the message before."""
+    results = [_read(pdf.data, settings) for pdf in pdfs]
+    if not form and not any(isinstance(result, Bsf831Form) for result in results):
+        return []
+    return [(pdf, blobs.put(pdf.data, ".pdf"), result) for pdf, result in zip(pdfs, results, strict=True)]
 
 
 def process_message(session: Session, settings: Settings, row: InboundMessage, reading: Reading) -> None:
