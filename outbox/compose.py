@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from email.charset import QP, Charset
 from email.message import EmailMessage
+from email.mime.multipart import MIMEMultipart
+from email.mime.nonmultipart import MIMENonMultipart
 from email.utils import format_datetime, formataddr, make_msgid
 from typing import Any
 
@@ -76,29 +79,49 @@ def _build(
     message_id: str,
 ) -> tuple[bytes, str]:
     rendered = render_bilingual(kind, language, context, notices)
-    message = EmailMessage()
-    message["From"] = formataddr((smtp.from_name, smtp.from_address))
-    message["To"] = to
-    message["Subject"] = rendered.subject
-    message["Date"] = format_datetime(utcnow())
-    message["Message-ID"] = message_id
+    headers = notice_headers(smtp, kind, to, rendered.subject)
+    headers |= {"Date": format_datetime(utcnow()), "Message-ID": message_id}
+    if in_reply_to is not None and in_reply_to.message_id:
+        headers["In-Reply-To"] = in_reply_to.message_id
+        headers["References"] = f"{in_reply_to.references or ''} {in_reply_to.message_id}".strip()[-4000:]
+    return bilingual_message(headers, rendered, language), rendered.subject
+
+
+def notice_headers(smtp: SmtpSettings, kind: NoticeKind, to: str, subject: str) -> dict[str, str]:
+    """From, To, Subject and, for an automatic notice, Auto-Submitted."""
+    headers = {"From": formataddr((smtp.from_name, smtp.from_address)), "To": to, "Subject": subject}
     auto_submitted = AUTO_SUBMITTED.get(kind, "auto-replied")
     if auto_submitted:
-        message["Auto-Submitted"] = auto_submitted
-    if in_reply_to is not None and in_reply_to.message_id:
-        message["In-Reply-To"] = in_reply_to.message_id
-        references = f"{in_reply_to.references or ''} {in_reply_to.message_id}".strip()
-        message["References"] = references[-4000:]
-    set_bilingual_body(message, rendered, language)
-    return message.as_bytes(), rendered.subject
+        headers["Auto-Submitted"] = auto_submitted
+    return headers
 
 
-def set_bilingual_body(message: EmailMessage, rendered: RenderedText, language: str) -> None:
-    """The text and HTML alternatives, and the languages in the order they come."""
-    message.set_content(rendered.body, charset="utf-8")
-    message.add_alternative(rendered.html, subtype="html", charset="utf-8")
-    # after the body: set_content() clears every Content-* header already set
+_UTF8_QP = Charset("utf-8")
+_UTF8_QP.body_encoding = QP
+
+
+def bilingual_message(headers: dict[str, str], rendered: RenderedText, language: str) -> bytes:
+    """The notice as sent: multipart/alternative, text then HTML, each UTF-8 in quoted-printable, and the
+    languages in the order they come.
+
+    Built with email.mime under the compat32 policy, which takes a third of the time of EmailMessage's
+    header registry (every header parsed, then refolded) for the same MIME. A non-ASCII value is written
+    in RFC 2047 words, except an address with accents, written in UTF-8 (RFC 6532): such a notice is only
+    ever handed to a server that offers SMTPUTF8 (outbox/transport.py). A value with a line break is refused.
+    """
+    message = MIMEMultipart("alternative")
+    for name, value in headers.items():
+        if "\r" in value or "\n" in value:
+            raise ValueError(f"the {name} header of a notice may not contain a line break")
+        raw_utf8 = name == "To" and not value.isascii()
+        message[name] = value.encode().decode("ascii", "surrogateescape") if raw_utf8 else value
     message["Content-Language"] = "en, fr" if language != "fr" else "fr, en"
+    for body, subtype in ((rendered.body, "plain"), (rendered.html, "html")):
+        part = MIMENonMultipart("text", subtype)
+        part.set_payload(body, _UTF8_QP)
+        del part["MIME-Version"]  # said once, by the message
+        message.attach(part)
+    return message.as_bytes()
 
 
 def queue_internal(session: Session, smtp: SmtpSettings, *, kind: NoticeKind, to: str, subject: str, body: str) -> Notice:

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
+from email import message_from_bytes, policy
 from email.message import EmailMessage
-from email.utils import formataddr
 from typing import Any
 
 import jinja2.meta
 
 from core.enums import NoticeKind
 from core.settings import NoticeSettings, SmtpSettings
-from outbox.compose import AUTO_SUBMITTED, set_bilingual_body
+from outbox.compose import bilingual_message, notice_headers
 from outbox.render import (
     LANGUAGES,
     TEMPLATES,
@@ -71,15 +71,8 @@ def preview_message(kind: str, language: str, smtp: SmtpSettings, notices: Notic
     if language not in LANGUAGES:
         raise ValueError(f"unknown language {language!r}; known: {', '.join(LANGUAGES)}")
     rendered = render_bilingual(kind, language, sample_context(kind), notices)
-    message = EmailMessage()
-    message["From"] = formataddr((smtp.from_name, smtp.from_address))
-    message["To"] = "applicant@example.ca"
-    message["Subject"] = rendered.subject
-    auto_submitted = AUTO_SUBMITTED.get(NoticeKind(kind), "auto-replied")
-    if auto_submitted:
-        message["Auto-Submitted"] = auto_submitted
-    set_bilingual_body(message, rendered, language)
-    return message
+    headers = notice_headers(smtp, NoticeKind(kind), "applicant@example.ca", rendered.subject)
+    return message_from_bytes(bilingual_message(headers, rendered, language), policy=policy.default)
 
 
 def preview_text(message: EmailMessage, part: str = "both") -> str:

@@ -13,7 +13,7 @@ from unit_support import memory_engine, parsed
 from core.enums import NoticeKind, NoticeStatus
 from core.models import InboundMessage, Notice
 from core.settings import SmtpSettings
-from outbox.compose import REDACTED, queue_internal, queue_notice
+from outbox.compose import REDACTED, bilingual_message, notice_headers, queue_internal, queue_notice
 from outbox.preview import sample_context
 from outbox.render import SEPARATOR, UnknownKind, known_kinds, render_bilingual, render_one
 
@@ -201,3 +201,31 @@ def test_queue_internal_is_plain_text_auto_generated(session: Session) -> None:
     assert (notice.kind, notice.status, notice.subject) == (NoticeKind.alert, NoticeStatus.pending, "Backlog")
     assert message["Auto-Submitted"] == "auto-generated" and message.get_content_type() == "text/plain"
     assert message.get_content().strip() == "12 waiting"
+
+
+@pytest.mark.parametrize("language", ["en", "fr"])
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_notice_decodes_to_exactly_what_was_rendered(kind: str, language: str) -> None:
+    rendered = render_bilingual(kind, language, sample_context(kind))
+    headers = notice_headers(SMTP, NoticeKind(kind), "a@example.ca", rendered.subject)
+    raw = bilingual_message(headers, rendered, language)
+    message = parsed(raw)
+    assert raw.isascii() and max(len(line) for line in raw.splitlines()) <= 78
+    assert not message.defects and not any(part.defects for part in message.walk())
+    assert message["Subject"] == rendered.subject and message["To"] == "a@example.ca"
+    assert message.get_content_type() == "multipart/alternative" and message["MIME-Version"] == "1.0"
+    plain, html = message.get_body(("plain",)), message.get_body(("html",))
+    assert plain is not None and html is not None
+    assert (plain.get_content(), html.get_content()) == (rendered.body, rendered.html)
+    assert [part.get_content_charset() for part in (plain, html)] == ["utf-8", "utf-8"]
+    assert [part["MIME-Version"] for part in (plain, html)] == [None, None]
+
+
+def test_an_address_with_accents_is_written_in_utf8_and_a_line_break_is_refused() -> None:
+    rendered = render_bilingual("rejection", "fr", sample_context("rejection"))
+    raw = bilingual_message(notice_headers(SMTP, NoticeKind.rejection, "josé@érable.example", rendered.subject), rendered, "fr")
+    assert b"\nTo: jos\xc3\xa9@\xc3\xa9rable.example\n" in raw  # RFC 6532, sent only with SMTPUTF8
+    assert parsed(raw)["To"] == "josé@érable.example"
+    for hostile in ("<a@b>\r\nBcc: x@evil.example", "<a@b>\nfoo", "<a@b>\rX: y"):
+        with pytest.raises(ValueError, match="line break"):
+            bilingual_message({"References": hostile}, rendered, "fr")
