@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Collection
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import ColumnElement, or_, select
@@ -29,6 +30,44 @@ def claim_next(engine: Engine, holder: str, now: datetime, claim_seconds: float,
     """Claim the oldest due, unclaimed pending notice not in skip; its id, or None when there is none."""
     row = claims.claim_next(engine, _table, _due(now), holder, now, claim_seconds, skip)
     return row.id if row else None
+
+
+@dataclass(frozen=True)
+class SendClaim:
+    """A notice claimed to be handed to the SMTP server now: what the server is given."""
+
+    id: int
+    raw: bytes
+    to_address: str
+    message_id: str
+
+
+def claim_to_send(engine: Engine, holder: str, now: datetime, claim_seconds: float, skip: Collection[int] = ()) -> SendClaim | None:
+    """Claim the oldest due notice not in skip and mark it as being handed over (sending_since), in one statement.
+
+    Only for a sender about to hand it to a connected server: if that sender dies now, the notice is
+    left for an officer (flag_interrupted), never sent twice."""
+    c = _table.c
+    row = claims.claim_next(
+        engine,
+        _table,
+        _due(now),
+        holder,
+        now,
+        claim_seconds,
+        skip,
+        also_set={"last_attempt_at": now, "sending_since": now},
+        returning=(c.raw, c.to_address, c.message_id),
+    )
+    return SendClaim(row.id, row.raw, row.to_address, row.message_id) if row else None
+
+
+def any_due(engine: Engine, now: datetime, skip: Collection[int] = ()) -> bool:
+    """Whether some due, unclaimed notice not in skip waits (worth a connection to the server)."""
+    c = _table.c
+    query = select(c.id).where(*_due(now), claims.unclaimed(_table, now), c.id.not_in(list(skip))).limit(1)
+    with engine.connect() as connection:
+        return connection.execute(query).first() is not None
 
 
 def release_dead_claims(engine: Engine, now: datetime) -> int:

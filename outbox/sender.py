@@ -32,7 +32,7 @@ from core.enums import NoticeStatus, SendOutcome
 from core.errors import PermanentSendError, SendError
 from core.models import Application, AuditEvent, Notice, clip_error, utcnow
 from core.settings import OutboxSettings, Settings
-from outbox.claims import claim_next, interrupted_sends, release_dead_claims
+from outbox.claims import SendClaim, any_due, claim_next, claim_to_send, interrupted_sends, release_dead_claims
 from outbox.journal import AcceptedJournal
 from outbox.retry import next_attempt
 from outbox.transport import (
@@ -80,23 +80,26 @@ async def _send_pending(engine: Engine, settings: Settings, holder: str) -> Send
     accepted: list[tuple[int, datetime]] = []
     try:
         for _ in range(outbox.batch_size):
-            notice_id = claim_next(engine, holder, utcnow(), outbox.claim_seconds, skip=tried)
-            if notice_id is None:
-                break
-            tried.add(notice_id)
             if client is None:
+                if not any_due(engine, utcnow(), skip=tried):
+                    break
                 journal.open()
                 try:
                     client = await open_connection(settings.smtp)
                 except SendError as exc:
                     log.warning("smtp unavailable", error=str(exc))
-                    _defer_batch(engine, settings, holder, notice_id, str(exc), report, tried)
+                    _defer_batch(engine, settings, holder, str(exc), report, tried)
                     break
             await limiter.wait()
-            outcome = await _send_one(client, engine, settings, journal, notice_id, holder)
+            # claimed and marked as being handed over in one statement, with nothing left to wait for before it is
+            claimed = claim_to_send(engine, holder, utcnow(), outbox.claim_seconds, skip=tried)
+            if claimed is None:
+                break
+            tried.add(claimed.id)
+            outcome = await _send_one(client, engine, settings, journal, claimed, holder)
             report.count(outcome.name)
             if outcome.name == SendOutcome.sent:
-                accepted.append((notice_id, utcnow()))
+                accepted.append((claimed.id, utcnow()))
                 if len(accepted) >= RECORD_EVERY:
                     _record_sent(engine, accepted)
             if outcome.connection_lost:
@@ -118,17 +121,12 @@ class _Outcome:
 
 
 async def _send_one(
-    client: aiosmtplib.SMTP, engine: Engine, settings: Settings, journal: AcceptedJournal, notice_id: int, holder: str
+    client: aiosmtplib.SMTP, engine: Engine, settings: Settings, journal: AcceptedJournal, claimed: SendClaim, holder: str
 ) -> _Outcome:
-    with session_scope(engine) as session:
-        notice = session.get(Notice, notice_id)
-        assert notice is not None
-        notice.last_attempt_at = notice.sending_since = utcnow()
-        session.add(notice)
-        raw, recipient, message_id = notice.raw, notice.to_address, notice.message_id
+    notice_id = claimed.id
     bound = log.bind(notice_id=notice_id)
     try:
-        await hand_over(client, settings.smtp, raw, recipient)
+        await hand_over(client, settings.smtp, claimed.raw, claimed.to_address)
     except PermanentSendError as exc:
         _fail(engine, notice_id, str(exc))
         bound.warning("notice refused", error=str(exc))
@@ -137,7 +135,7 @@ async def _send_one(
         name = _defer(engine, settings.outbox, notice_id, holder, str(exc))
         bound.warning("notice deferred", error=str(exc), outcome=name)
         return _Outcome(name, connection_lost=isinstance(exc, ConnectionLost))
-    journal.record(message_id)
+    journal.record(claimed.message_id)
     bound.info("notice sent")
     return _Outcome(SendOutcome.sent)
 
@@ -152,11 +150,11 @@ def _record_sent(engine: Engine, accepted: list[tuple[int, datetime]]) -> None:
     try:
         with session_scope(engine) as session:
             had_secret = False
-            for notice_id, at in accepted:
-                notice = session.get(Notice, notice_id)
-                assert notice is not None
+            when = dict(accepted)
+            for notice in session.exec(select(Notice).where(col(Notice.id).in_(list(when)))):
+                assert notice.id is not None
                 had_secret = had_secret or notice.raw_redacted is not None
-                notice.mark_sent(at)
+                notice.mark_sent(when[notice.id])
                 session.add(notice)
     except SQLAlchemyError as exc:
         # accepted but not recorded: the journal has them, and the next batch records them
@@ -240,25 +238,14 @@ def _defer(engine: Engine, outbox: OutboxSettings, notice_id: int, holder: str, 
     return SendOutcome.failed
 
 
-def _defer_batch(engine: Engine, settings: Settings, holder: str, first_id: int, error: str, report: SendReport, tried: set[int]) -> None:
+def _defer_batch(engine: Engine, settings: Settings, holder: str, error: str, report: SendReport, tried: set[int]) -> None:
     """The server cannot be reached: every due notice of this batch waits its turn to retry."""
-    notice_id: int | None = first_id
     for _ in range(settings.outbox.batch_size):
+        notice_id = claim_next(engine, holder, utcnow(), settings.outbox.claim_seconds, skip=tried)
         if notice_id is None:
-            break
+            return
         tried.add(notice_id)
         report.count(_defer(engine, settings.outbox, notice_id, holder, error))
-        notice_id = claim_next(engine, holder, utcnow(), settings.outbox.claim_seconds, skip=tried)
-    if notice_id is not None:  # claimed one past the batch: let it go
-        _release(engine, notice_id, holder)
-
-
-def _release(engine: Engine, notice_id: int, holder: str) -> None:
-    with session_scope(engine) as session:
-        notice = session.get(Notice, notice_id)
-        if notice is not None and notice.claimed_by == holder:
-            notice.release_claim()
-            session.add(notice)
 
 
 def _fail(engine: Engine, notice_id: int, reason: str) -> None:
