@@ -26,10 +26,10 @@ def move(session: Session, application: Application, to: AppState, *, actor: str
     current = application.state
     if to not in TRANSITIONS[current]:
         raise DecisionError(f"application {application.id} is {current.value}: it cannot become {to.value}")
+    assert application.id is not None, "an application is stored before it moves"
     application.state = to
     application.updated_at = utcnow()
     session.add(application)
-    session.flush()
     session.add(
         AuditEvent(
             application_id=application.id,
