@@ -16,7 +16,7 @@ from collections.abc import Collection, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, Table, or_, select, update
+from sqlalchemy import BindParameter, ColumnElement, Row, Table, bindparam, or_, select, update
 from sqlalchemy.engine import Engine
 
 
@@ -25,30 +25,42 @@ def new_holder() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
-def unclaimed(table: Table, now: datetime) -> ColumnElement[bool]:
+def unclaimed(table: Table, now: datetime | BindParameter[datetime]) -> ColumnElement[bool]:
     return or_(table.c.claim_until.is_(None), table.c.claim_until < now)
 
 
-def claim_next(
-    engine: Engine,
-    table: Table,
-    due: tuple[ColumnElement[bool], ...],
-    holder: str,
-    now: datetime,
-    claim_seconds: float,
-    skip: Collection[int] = (),
-    also_set: Mapping[str, Any] | None = None,
-    returning: tuple[ColumnElement[Any], ...] = (),
-) -> Row[Any] | None:
-    """Claim the lowest-id row that is due, unclaimed and not in skip: its id and the returning columns as
-    they are after the claim, or None when there is none."""
-    c = table.c
-    where = (*due, unclaimed(table, now))
-    pick = select(c.id).where(*where, c.id.not_in(list(skip))).order_by(c.id).limit(1).with_for_update(skip_locked=True).scalar_subquery()
-    values = {"claimed_by": holder, "claim_until": now + timedelta(seconds=claim_seconds), **(also_set or {})}
-    statement = update(table).where(c.id == pick, *where).values(**values).returning(c.id, *returning)
-    with engine.begin() as connection:
-        return connection.execute(statement).first()
+NOW: BindParameter[datetime] = bindparam("now")  # the time a claim is judged at, given with each claim
+
+
+class ClaimStatement:
+    """One kind of claim, its UPDATE built once (building it had cost as much as running it).
+
+    due says which rows may be claimed, also_set what else the claim writes, returning which columns
+    it gives back; they may use NOW and bind parameters whose values come with each claim."""
+
+    def __init__(
+        self,
+        table: Table,
+        due: tuple[ColumnElement[bool], ...],
+        also_set: Mapping[str, Any] | None = None,
+        returning: tuple[ColumnElement[Any], ...] = (),
+    ) -> None:
+        c = table.c
+        where = (*due, unclaimed(table, NOW))
+        skip = c.id.not_in(bindparam("skip", expanding=True))
+        pick = select(c.id).where(*where, skip).order_by(c.id).limit(1).with_for_update(skip_locked=True).scalar_subquery()
+        values = {"claimed_by": bindparam("holder"), "claim_until": bindparam("until"), **(also_set or {})}
+        self.statement = update(table).where(c.id == pick, *where).values(**values).returning(c.id, *returning)
+
+    def claim(
+        self, engine: Engine, holder: str, now: datetime, claim_seconds: float, skip: Collection[int] = (), **params: Any
+    ) -> Row[Any] | None:
+        """Claim the lowest-id row that is due, unclaimed and not in skip: its id and the returning columns as
+        they are after the claim, or None when there is none."""
+        until = now + timedelta(seconds=claim_seconds)
+        values = {"holder": holder, "now": now, "until": until, "skip": list(skip), **params}
+        with engine.begin() as connection:
+            return connection.execute(self.statement, values).first()
 
 
 def release_dead_claims(engine: Engine, table: Table, now: datetime, *scope: ColumnElement[bool]) -> int:

@@ -6,7 +6,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, or_, select
+from sqlalchemy import BindParameter, ColumnElement, or_, select
 from sqlalchemy.engine import Engine
 
 from core import claims
@@ -16,7 +16,7 @@ from core.models import Notice
 _table = Notice.__table__  # type: ignore[attr-defined]
 
 
-def _due(now: datetime) -> tuple[ColumnElement[bool], ...]:
+def _due(now: datetime | BindParameter[datetime]) -> tuple[ColumnElement[bool], ...]:
     """Pending, not begun, and its retry time reached."""
     c = _table.c
     return (
@@ -26,9 +26,18 @@ def _due(now: datetime) -> tuple[ColumnElement[bool], ...]:
     )
 
 
+_CLAIM = claims.ClaimStatement(_table, _due(claims.NOW))
+_CLAIM_TO_SEND = claims.ClaimStatement(
+    _table,
+    _due(claims.NOW),
+    also_set={"last_attempt_at": claims.NOW, "sending_since": claims.NOW},
+    returning=(_table.c.raw, _table.c.to_address, _table.c.message_id),
+)
+
+
 def claim_next(engine: Engine, holder: str, now: datetime, claim_seconds: float, skip: Collection[int] = ()) -> int | None:
     """Claim the oldest due, unclaimed pending notice not in skip; its id, or None when there is none."""
-    row = claims.claim_next(engine, _table, _due(now), holder, now, claim_seconds, skip)
+    row = _CLAIM.claim(engine, holder, now, claim_seconds, skip)
     return row.id if row else None
 
 
@@ -47,18 +56,7 @@ def claim_to_send(engine: Engine, holder: str, now: datetime, claim_seconds: flo
 
     Only for a sender about to hand it to a connected server: if that sender dies now, the notice is
     left for an officer (flag_interrupted), never sent twice."""
-    c = _table.c
-    row = claims.claim_next(
-        engine,
-        _table,
-        _due(now),
-        holder,
-        now,
-        claim_seconds,
-        skip,
-        also_set={"last_attempt_at": now, "sending_since": now},
-        returning=(c.raw, c.to_address, c.message_id),
-    )
+    row = _CLAIM_TO_SEND.claim(engine, holder, now, claim_seconds, skip)
     return SendClaim(row.id, row.raw, row.to_address, row.message_id) if row else None
 
 

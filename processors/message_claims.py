@@ -10,7 +10,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 
 import structlog
-from sqlalchemy import ColumnElement
+from sqlalchemy import ColumnElement, bindparam
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
@@ -40,22 +40,18 @@ class MessageClaim:
     attempts: int
 
 
+_CLAIM = claims.ClaimStatement(
+    _table,
+    (_waiting(), _table.c.sha256.is_not(None), _table.c.attempts < bindparam("max_attempts")),
+    also_set={"attempts": _table.c.attempts + 1},
+    returning=(_table.c.sha256, _table.c.size, _table.c.attempts),
+)
+
+
 def claim_next(engine: Engine, holder: str, settings: Settings, skip: Collection[int] = ()) -> MessageClaim | None:
     """Claim the oldest recorded message left to process (downloaded, attempts left, no live claim)."""
-    c = _table.c
-    due = (_waiting(), c.sha256.is_not(None), c.attempts < settings.processing.max_attempts)
-    now = utcnow()
-    row = claims.claim_next(
-        engine,
-        _table,
-        due,
-        holder,
-        now,
-        settings.processing.claim_seconds,
-        skip,
-        also_set={"attempts": c.attempts + 1},
-        returning=(c.sha256, c.size, c.attempts),
-    )
+    processing = settings.processing
+    row = _CLAIM.claim(engine, holder, utcnow(), processing.claim_seconds, skip, max_attempts=processing.max_attempts)
     return MessageClaim(row.id, row.sha256, row.size, row.attempts) if row else None
 
 
