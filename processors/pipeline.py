@@ -149,9 +149,10 @@ def _process_isolated(engine: Engine, settings: Settings, claimed: _Claimed, hol
             if row is None or row.status != MessageStatus.received or row.claimed_by != holder:
                 bound.warning("claim on the message was lost before it was stored; another worker has it")
                 return None
-            process_message(session, settings, row, read)
+            # marked before the work, so the row's changes go in one UPDATE: the transaction is all or nothing
             row.mark_processed(utcnow())
             session.add(row)
+            process_message(session, settings, row, read)
         bound.info("message processed")
         return ProcessOutcome.processed
     except Exception as exc:  # noqa: BLE001 - one message's failure must never stop the others
