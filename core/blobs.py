@@ -10,7 +10,10 @@ from __future__ import annotations
 import hashlib
 import io
 import os
-from collections.abc import Iterator
+import tempfile
+import uuid
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -30,6 +33,15 @@ def sha256_hex(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+@dataclass(frozen=True)
+class StagedBlob:
+    """Bytes written to a temporary file, on disk (fsync) and hashed, not yet kept under their name."""
+
+    path: Path
+    digest: str
+    size: int
+
+
 class BlobStore:
     """Write-once files under root/ab/abcdef…; writing the same bytes twice is a no-op."""
 
@@ -37,6 +49,39 @@ class BlobStore:
 
     def __init__(self, root: Path) -> None:
         self.root = root
+
+    @contextmanager
+    def staged(self, chunks: Iterable[bytes]) -> Iterator[StagedBlob]:
+        """The chunks written to a temporary file as they come (never held together), hashed and fsynced.
+
+        keep() moves the file into the store; otherwise it is removed when the block ends, as it is when
+        chunks raises."""
+        folder = self._staging_folder()
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f".staged.{os.getpid()}.{uuid.uuid4().hex}.tmp"
+        try:
+            with open(path, "xb") as handle:  # made as put() makes its files, with the same permissions
+                digest, size = hashlib.sha256(), 0
+                for chunk in chunks:
+                    handle.write(chunk)
+                    digest.update(chunk)
+                    size += len(chunk)
+                handle.flush()
+                os.fsync(handle.fileno())
+            yield StagedBlob(path, digest.hexdigest(), size)
+        finally:
+            path.unlink(missing_ok=True)
+
+    def keep(self, staged: StagedBlob, suffix: str, *, session: Session | None = None) -> str:
+        """Keep a staged blob under its name (its file is on disk already); its SHA-256."""
+        target = self.path(staged.digest, suffix)
+        if not target.exists():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(staged.path, target)
+        return staged.digest
+
+    def _staging_folder(self) -> Path:
+        return self.root  # the same file system as the blobs, so that keep() is a rename
 
     def path(self, digest: str, suffix: str) -> Path:
         return self.root / digest[:2] / f"{digest}{suffix}"
@@ -103,6 +148,12 @@ class DatabaseBlobStore(BlobStore):
 
     def path(self, digest: str, suffix: str) -> Path:
         raise NotImplementedError("blobs kept in the database have no path: use get() or exists()")
+
+    def keep(self, staged: StagedBlob, suffix: str, *, session: Session | None = None) -> str:
+        return self.put(staged.path.read_bytes(), suffix, session=session)
+
+    def _staging_folder(self) -> Path:
+        return Path(tempfile.gettempdir())
 
     def put(self, data: bytes, suffix: str, *, session: Session | None = None) -> str:
         digest = sha256_hex(data)

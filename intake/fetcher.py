@@ -7,23 +7,24 @@ processed (to the processed folder) or quarantined (to the quarantine folder).
 from __future__ import annotations
 
 import weakref
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from typing import Any
 
 import structlog
 from imapclient import IMAPClient
-from imapclient.exceptions import IMAPClientError
+from imapclient.exceptions import IMAPClientAbortError, IMAPClientError
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from core.blobs import BlobStore, sha256_hex
+from core.blobs import BlobStore, StagedBlob, sha256_hex
 from core.db import session_scope
 from core.enums import MessageStatus
 from core.errors import MailboxError
 from core.models import InboundMessage, MailboxState, utcnow
 from core.settings import MailboxSettings
-from mail.mime import parse_message
+from mail.mime import header_section, parse_message
 
 log = structlog.get_logger("intake")
 HEADER_FIELDS = b"BODY.PEEK[HEADER.FIELDS (FROM REPLY-TO SUBJECT MESSAGE-ID DATE)]"
@@ -32,6 +33,10 @@ IMAP_ERRORS = (IMAPClientError, OSError)
 # MOVE costs the server a rewrite of the folder's index, however few messages it moves.
 MOVE_CHUNK = 500
 HEADER_LINE_LIMIT = 998  # RFC 5322: what is kept of a header is at most one line's worth
+# A message over STREAM_BYTES is fetched alone, CHUNK_BYTES at a time, straight into its blob's file: a whole
+# one would be held as imaplib's literal, again in the batch's results, and once more while it is stored.
+STREAM_BYTES = 1 << 20
+CHUNK_BYTES = 1 << 20
 _selected: weakref.WeakKeyDictionary[IMAPClient, int] = weakref.WeakKeyDictionary()
 
 
@@ -175,32 +180,83 @@ def _fetch_batch(
 ) -> list[int]:
     """Archive and insert one batch in one transaction with the new last UID; return duplicate UIDs."""
     sizes = _fetch(client, batch, [b"RFC822.SIZE"])
-    small = [uid for uid in batch if int(sizes.get(uid, {}).get(b"RFC822.SIZE", 0)) <= settings.max_message_bytes]
+    size = {uid: int(sizes.get(uid, {}).get(b"RFC822.SIZE", 0)) for uid in batch}
+    small = [uid for uid in batch if size[uid] <= settings.max_message_bytes]
     large = [uid for uid in batch if uid in sizes and uid not in small]
-    bodies = _fetch_each_on_error(client, small, [b"BODY.PEEK[]"])
+    streamed = [uid for uid in small if size[uid] > STREAM_BYTES]
+    bodies = _fetch_each_on_error(client, [uid for uid in small if uid not in streamed], [b"BODY.PEEK[]"])
     headers = _fetch(client, large, [HEADER_FIELDS])
     duplicates: list[int] = []
-    with session_scope(engine) as session:
-        for uid in batch:
-            if uid in large:
-                size = int(sizes[uid][b"RFC822.SIZE"])
-                reason = f"the message is {size} bytes, over the {settings.max_message_bytes}-byte limit"
-                _add_unfetched(session, settings, uidvalidity, uid, size, reason, _body_section(headers.get(uid, {})))
-                report.quarantined += 1
-            elif isinstance(bodies.get(uid), Exception):
-                _add_unfetched(session, settings, uidvalidity, uid, 0, f"the message could not be fetched: {bodies[uid]}", b"")
-                report.quarantined += 1
-            elif uid in bodies and b"BODY[]" in bodies[uid]:
-                if _add_fetched(session, blobs, settings, uidvalidity, uid, bytes(bodies[uid][b"BODY[]"])):
+    with ExitStack() as staged_files:  # each staged file is removed once the batch is committed (or has failed)
+        bodies |= {uid: _stage(staged_files, client, blobs, uid, settings.max_message_bytes) for uid in streamed}
+        with session_scope(engine) as session:
+            for uid in batch:
+                body = _body(bodies.get(uid))
+                if uid in large:
+                    reason = f"the message is {size[uid]} bytes, over the {settings.max_message_bytes}-byte limit"
+                    _add_unfetched(session, settings, uidvalidity, uid, size[uid], reason, _body_section(headers.get(uid, {})))
+                    report.quarantined += 1
+                elif isinstance(body, Exception):
+                    _add_unfetched(session, settings, uidvalidity, uid, 0, f"the message could not be fetched: {body}", b"")
+                    report.quarantined += 1
+                elif body is None:  # the server returned nothing for it: a row says so, and it goes to the quarantine folder
+                    _add_unfetched(session, settings, uidvalidity, uid, 0, "the server returned no data for this message", b"")
+                    report.quarantined += 1
+                elif _add_fetched(session, blobs, settings, uidvalidity, uid, body):
                     report.fetched += 1
                 else:
                     duplicates.append(uid)
                     report.duplicates += 1
-            else:  # the server returned nothing for it: a row says so, and it goes to the quarantine folder
-                _add_unfetched(session, settings, uidvalidity, uid, 0, "the server returned no data for this message", b"")
-                report.quarantined += 1
-        _advance(session, settings, uidvalidity, max(batch))
+            _advance(session, settings, uidvalidity, max(batch))
     return duplicates
+
+
+def _body(fetched: Any) -> bytes | StagedBlob | Exception | None:
+    """What was fetched of one message: its bytes, its staged file, why it could not be, or None (nothing came)."""
+    if isinstance(fetched, dict):
+        return bytes(fetched[b"BODY[]"]) if b"BODY[]" in fetched else None
+    return fetched
+
+
+class _NoData(Exception):
+    """The server returned nothing for the message."""
+
+
+class _Unfetched(Exception):
+    """The server refused the message or sent it wrong: the reason is recorded and it is quarantined."""
+
+
+def _stage(staged_files: ExitStack, client: IMAPClient, blobs: BlobStore, uid: int, limit: int) -> StagedBlob | Exception | None:
+    """The message fetched a chunk at a time into a staged blob file; or why it could not be (None: the server sent nothing)."""
+    try:
+        return staged_files.enter_context(blobs.staged(_chunks_of_body(client, uid, limit)))
+    except _NoData:
+        return None
+    except _Unfetched as exc:
+        return exc
+
+
+def _chunks_of_body(client: IMAPClient, uid: int, limit: int) -> Iterator[bytes]:
+    """The message's bytes, CHUNK_BYTES per FETCH (BODY.PEEK[]<offset.length>), until a shorter piece ends them."""
+    offset = 0
+    while True:
+        try:
+            data = client.fetch([uid], [f"BODY.PEEK[]<{offset}.{CHUNK_BYTES}>".encode()]).get(uid, {})
+        except (OSError, IMAPClientAbortError) as exc:  # the connection, not the message: the batch is fetched again later
+            raise MailboxError(f"FETCH failed: {exc}") from exc
+        except IMAPClientError as exc:
+            raise _Unfetched(str(exc)) from exc
+        chunk = data.get(f"BODY[]<{offset}>".encode())
+        if chunk is None and offset == 0:
+            raise _NoData
+        if chunk is None:
+            raise _Unfetched(f"the server stopped sending it after {offset} bytes")
+        yield bytes(chunk)
+        offset += len(chunk)
+        if len(chunk) < CHUNK_BYTES:
+            return
+        if offset > limit:  # its RFC822.SIZE was under the limit, its bytes are not
+            raise _Unfetched(f"the server sent more than the {limit}-byte limit for it")
 
 
 def _body_section(data: dict[bytes, Any]) -> bytes:
@@ -208,14 +264,23 @@ def _body_section(data: dict[bytes, Any]) -> bytes:
     return next((bytes(value) for key, value in data.items() if key.startswith(b"BODY[")), b"")
 
 
-def _add_fetched(session: Session, blobs: BlobStore, settings: MailboxSettings, uidvalidity: int, uid: int, raw: bytes) -> bool:
-    digest = sha256_hex(raw)
+def _add_fetched(
+    session: Session, blobs: BlobStore, settings: MailboxSettings, uidvalidity: int, uid: int, raw: bytes | StagedBlob
+) -> bool:
+    digest = raw.digest if isinstance(raw, StagedBlob) else sha256_hex(raw)
     if session.exec(select(InboundMessage.id).where(InboundMessage.sha256 == digest)).first():
         log.info("message already recorded under another uid", uid=uid)
         return False
-    blobs.put(raw, ".eml", session=session)  # the database store commits it with the row
-    session.add(_row(settings, uidvalidity, uid, len(raw), digest, raw))
-    log.info("message recorded", uid=uid, size=len(raw))
+    if isinstance(raw, StagedBlob):
+        with raw.path.open("rb") as stream:
+            header_bytes = header_section(stream)
+        size = raw.size
+        blobs.keep(raw, ".eml", session=session)  # the database store commits it with the row
+    else:
+        header_bytes, size = raw, len(raw)
+        blobs.put(raw, ".eml", session=session)
+    session.add(_row(settings, uidvalidity, uid, size, digest, header_bytes))
+    log.info("message recorded", uid=uid, size=size)
     return True
 
 

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import base64
+import io
+import os
+import random
+import tracemalloc
 from email.message import EmailMessage
 from email.mime.application import MIMEApplication
 from email.mime.base import MIMEBase
@@ -12,10 +16,11 @@ from email.mime.text import MIMEText
 
 import pytest
 
+import mail.mime
 from core.enums import MessageKind
 from demo.samples import application_email, plain_email
 from mail.classify import classify
-from mail.mime import find_pdfs, parse_message
+from mail.mime import decoded_payload, find_pdfs, header_section, parse_message
 
 pytestmark = pytest.mark.unit
 
@@ -68,6 +73,59 @@ def test_several_pdfs_and_a_non_pdf_named_pdf() -> None:
     message.add_attachment(PDF + b"2", maintype="application", subtype="pdf", filename="two.pdf")
     message.add_attachment(b"not a pdf at all", maintype="application", subtype="pdf", filename="fake.pdf")
     assert [name for name, _ in pdfs_in(message.as_bytes())] == ["one.pdf", "two.pdf"]
+
+
+def test_a_large_base64_pdf_is_decoded_without_copies_of_its_text() -> None:
+    pdf = PDF + os.urandom(4_000_000)
+    message = parse_message(application_email(pdf, sender="a@b.example")).message
+    tracemalloc.start()
+    try:
+        found = find_pdfs(message)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert [p.data for p in found] == [pdf]
+    assert peak < 1.5 * len(pdf)  # the decoded bytes alone: get_payload(decode=True) held about five times the PDF
+
+
+def hostile_base64(rnd: random.Random) -> bytes:
+    """Base64 text, cut, padded wrong, with line breaks, spaces, stray characters or non-ASCII bytes."""
+    body = bytearray(base64.encodebytes(rnd.randbytes(rnd.randrange(0, 120))))
+    for _ in range(rnd.randrange(0, 4)):
+        at = rnd.randrange(0, len(body) + 1)
+        if body and rnd.random() < 0.4:
+            del body[at : at + rnd.randrange(1, 4)]
+        else:
+            body[at:at] = rnd.choice([b"=", b"==", b"\r\n", b"\n", b"\r", b" ", b"*", b"\x80", b"%PDF-", b"=\r\n=", b"A"])
+    return bytes(body)
+
+
+def test_base64_is_decoded_as_the_standard_library_decodes_it() -> None:
+    rnd = random.Random(831)
+    for _ in range(3000):
+        charset = rnd.choice(["", '; charset="cp037"'])  # cp037 reads non-ASCII bytes as ASCII letters
+        encoding = rnd.choice(["base64", "BASE64", "quoted-printable"])
+        raw = f"Content-Type: application/pdf{charset}\r\nContent-Transfer-Encoding: {encoding}\r\n\r\n".encode() + hostile_base64(rnd)
+        assert decoded_payload(parse_message(raw).message) == parse_message(raw).message.get_payload(decode=True), raw
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"From: a@b.example\r\nSubject: x\r\n\r\nbody\r\n\r\nmore",
+        b"From: a@b.example\nSubject: x\n\nbody",
+        b"From: a@b.example\r\nSubject: x\r\n\nbody",
+        b"From: a@b.example\r\nSubject: no empty line\r\n",
+        b"",
+    ],
+)
+def test_the_header_section_of_a_file_is_read_only_up_to_its_empty_line(raw: bytes, monkeypatch: pytest.MonkeyPatch) -> None:
+    for size in (1, 2, 3, 5, 7):  # each way an empty line can be split between two reads
+        monkeypatch.setattr(mail.mime, "HEADER_CHUNK_BYTES", size)
+        stream = io.BytesIO(raw + b"x" * 100)
+        assert header_section(stream) == header_section(raw + b"x" * 100)
+        if b"\n\n" in raw or b"\n\r\n" in raw:
+            assert stream.tell() < len(raw) + 100
 
 
 @pytest.mark.parametrize(

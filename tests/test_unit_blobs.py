@@ -1,0 +1,66 @@
+"""The blob store's staged writes: bytes written as they come, kept under their SHA-256 or left nowhere."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from unit_support import memory_engine
+
+from core.blobs import BlobStore, DatabaseBlobStore
+
+pytestmark = pytest.mark.unit
+
+CHUNKS = [b"From: a@b.example\r\n\r\n", b"x" * 1000, b"end\r\n"]
+
+
+def files(root: Path) -> list[Path]:
+    return sorted(path for path in root.rglob("*") if path.is_file())
+
+
+def test_staged_chunks_are_kept_under_their_sha256_like_put(tmp_path: Path) -> None:
+    store = BlobStore(tmp_path / "blobs")
+    with store.staged(iter(CHUNKS)) as staged:
+        assert (staged.digest, staged.size) == (hashlib.sha256(b"".join(CHUNKS)).hexdigest(), len(b"".join(CHUNKS)))
+        assert store.keep(staged, ".eml") == staged.digest
+    assert store.get(staged.digest, ".eml") == b"".join(CHUNKS)
+    assert files(store.root) == [store.path(staged.digest, ".eml")]
+    put = BlobStore(tmp_path / "put")
+    put.put(b"".join(CHUNKS), ".eml")
+    assert store.path(staged.digest, ".eml").stat().st_mode == put.path(staged.digest, ".eml").stat().st_mode
+
+
+def test_a_staged_blob_not_kept_leaves_nothing(tmp_path: Path) -> None:
+    store = BlobStore(tmp_path / "blobs")
+    with store.staged(iter(CHUNKS)) as staged:
+        assert staged.path.read_bytes() == b"".join(CHUNKS)
+    assert files(store.root) == []
+
+
+def test_chunks_that_fail_midway_leave_nothing(tmp_path: Path) -> None:
+    def failing() -> Iterator[bytes]:
+        yield b"the first piece"
+        raise ConnectionResetError("gone")
+
+    store = BlobStore(tmp_path / "blobs")
+    with pytest.raises(ConnectionResetError), store.staged(failing()):
+        pass
+    assert files(store.root) == []
+
+
+def test_keeping_bytes_already_kept_changes_nothing(tmp_path: Path) -> None:
+    store = BlobStore(tmp_path / "blobs")
+    digest = store.put(b"".join(CHUNKS), ".eml")
+    with store.staged(iter(CHUNKS)) as staged:
+        assert store.keep(staged, ".eml") == digest
+    assert files(store.root) == [store.path(digest, ".eml")]
+
+
+def test_the_database_store_keeps_a_staged_blob_in_its_table_and_removes_the_file() -> None:
+    store = DatabaseBlobStore(memory_engine())
+    with store.staged(iter(CHUNKS)) as staged:
+        store.keep(staged, ".eml")
+    assert store.get(staged.digest, ".eml") == b"".join(CHUNKS)
+    assert not staged.path.exists()
