@@ -363,12 +363,15 @@ class Bench:
                     [str(CLI), "run", *options], env=child_env(env), stdout=out, stderr=subprocess.STDOUT, cwd=self.work
                 )
                 postmaster = int((cluster.base_dir / "data" / "postmaster.pid").read_text().split()[0])
+                # sampled every 0.2 s, each process's own time (a child that exits was seen alive); the cluster's
+                # processes started before this drain count only what they use during it
+                before = tree_cpu(postmaster, waited=False)
                 used: dict[int, tuple[str, float]] = {}
                 try:
                     seen, last_change = 0, started
                     # counting rows costs the database more as the tables grow: only once every notice is out
                     while len(self.sink.messages) < mail.applications or not drained(engine, len(mail.paths)):
-                        used |= tree_cpu(daemon.pid) | tree_cpu(postmaster)
+                        used |= tree_cpu(daemon.pid, waited=False) | tree_cpu(postmaster, waited=False)
                         if daemon.poll() is not None:
                             raise RuntimeError(
                                 f"cers-intake run {' '.join(options)} exited with status {daemon.returncode} before the end; see {log}"
@@ -380,7 +383,8 @@ class Bench:
                         self.progress.update(task, completed=seen)
                         time.sleep(0.2)
                     seconds = time.perf_counter() - started
-                    used |= tree_cpu(daemon.pid) | tree_cpu(postmaster)
+                    used |= tree_cpu(daemon.pid, waited=False) | tree_cpu(postmaster, waited=False)
+                    used = {pid: (kind, cpu - before.get(pid, (kind, 0.0))[1]) for pid, (kind, cpu) in used.items()}
                 finally:
                     daemon.send_signal(signal.SIGTERM)
                     try:

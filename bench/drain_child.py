@@ -207,8 +207,11 @@ def database_summary(engine: Any) -> dict[str, dict[str, int]]:
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
-def tree_cpu(pid: int) -> dict[int, tuple[str, float]]:
-    """CPU seconds (user + system) used so far by a process and each of its descendants, with what each is."""
+def tree_cpu(pid: int, waited: bool = True) -> dict[int, tuple[str, float]]:
+    """CPU seconds (user + system) used so far by a process and each of its descendants, with what each is.
+
+    waited adds what each has of the children it waited for, which have exited: right for one look at the end
+    (the PDF readers the sandbox replaced), but counted twice by a caller that also saw those children alive."""
     found: dict[int, tuple[str, float]] = {}
     pending = [pid]
     while pending:
@@ -221,8 +224,8 @@ def tree_cpu(pid: int) -> dict[int, tuple[str, float]]:
         except OSError:  # it exited meanwhile
             continue
         kind = "reader" if "sandbox_server" in command else ("postgres" if "postgres" in command else "daemon")
-        # utime, stime, and cutime, cstime: the children it has waited for (the PDF readers the sandbox replaced)
-        found[current] = (kind, sum(int(value) for value in fields[11:15]) / CLOCK_TICKS)
+        # utime, stime, and cutime, cstime: the children it has waited for
+        found[current] = (kind, sum(int(value) for value in fields[11 : 15 if waited else 13]) / CLOCK_TICKS)
     return found
 
 
