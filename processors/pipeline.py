@@ -174,9 +174,9 @@ def _record_failure(engine: Engine, settings: Settings, row_id: int, holder: str
 
 
 def read_message(settings: Settings, blobs: BlobStore, digest: str, reader: Executor | None = None) -> Callable[[], Reading]:
-    """Parse the archived message and start reading each PDF it carries in the parse sandbox (on reader's
-    thread when given, which waits for the sandbox's process while this one goes on); the call returned
-    waits for the PDFs and gives the Reading."""
+    """Parse the archived message and start reading, then archiving, each PDF it carries (on reader's thread
+    when given, which waits for the sandbox's process and the fsync while this one goes on); the call
+    returned waits for the PDFs and gives the Reading."""
     with blobs.open(digest, ".eml") as stream:
         parsed = parse_message(stream)
     pdfs = find_pdfs(parsed.message)
