@@ -15,6 +15,7 @@ from typing import Any
 import structlog
 from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientAbortError, IMAPClientError
+from sqlalchemy import bindparam
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
@@ -33,6 +34,7 @@ IMAP_ERRORS = (IMAPClientError, OSError)
 # MOVE costs the server a rewrite of the folder's index, however few messages it moves.
 MOVE_CHUNK = 500
 HEADER_LINE_LIMIT = 998  # RFC 5322: what is kept of a header is at most one line's worth
+RECORDED = select(InboundMessage.id).where(InboundMessage.sha256 == bindparam("digest"))  # asked for every message: built once
 # A message over STREAM_BYTES is fetched alone, CHUNK_BYTES at a time, straight into its blob's file: a whole
 # one would be held as imaplib's literal, again in the batch's results, and once more while it is stored.
 STREAM_BYTES = 1 << 20
@@ -268,7 +270,7 @@ def _add_fetched(
     session: Session, blobs: BlobStore, settings: MailboxSettings, uidvalidity: int, uid: int, raw: bytes | StagedBlob
 ) -> bool:
     digest = raw.digest if isinstance(raw, StagedBlob) else sha256_hex(raw)
-    if session.exec(select(InboundMessage.id).where(InboundMessage.sha256 == digest)).first():
+    if session.exec(RECORDED, params={"digest": digest}).first():
         log.info("message already recorded under another uid", uid=uid)
         return False
     if isinstance(raw, StagedBlob):

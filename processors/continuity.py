@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from confusable_homoglyphs import confusables
+from sqlalchemy import bindparam
 from sqlmodel import Session, col, select
 
 from core.db import lock_key
@@ -34,6 +35,15 @@ KEPT_WHEN_BLANK = {
 }
 
 
+# asked for every form: built once (building them had cost more than running them)
+OPEN_WITH_BN = (
+    select(Application)
+    .where(Application.exporter_business_number == bindparam("bn"), col(Application.state).in_(states.OPEN_STATES))
+    .order_by(col(Application.id).desc())
+)
+ACCOUNT_WITH_BN = select(Account).where(Account.business_number == bindparam("bn"))
+
+
 @dataclass(frozen=True)
 class Placement:
     """Where a form goes: an open application it continues, or a new one (linked to `related`, if any)."""
@@ -50,11 +60,7 @@ def place(session: Session, row: InboundMessage, form: Bsf831Form) -> Placement:
         return Placement(None)
     bn = normalise_bn(form.exporter_business_number)
     lock_key(session, f"exporter:{bn}")  # two workers with forms of one exporter: the second sees the first's
-    candidate = session.exec(
-        select(Application)
-        .where(Application.exporter_business_number == bn, col(Application.state).in_(states.OPEN_STATES))
-        .order_by(col(Application.id).desc())
-    ).first()
+    candidate = session.exec(OPEN_WITH_BN, params={"bn": bn}).first()
     if candidate is None:
         return Placement(None)
     if row.sender and row.sender.lower() in senders_of(session, candidate):
@@ -191,4 +197,4 @@ def _is_own_mailbox(settings: Settings, email: str) -> bool:
 def _account(session: Session, form: Bsf831Form) -> Account | None:
     if not form.exporter_business_number:
         return None
-    return session.exec(select(Account).where(Account.business_number == normalise_bn(form.exporter_business_number))).first()
+    return session.exec(ACCOUNT_WITH_BN, params={"bn": normalise_bn(form.exporter_business_number)}).first()
