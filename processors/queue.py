@@ -321,7 +321,7 @@ def related_counts(session: Session, applications: list[Application]) -> dict[in
         col(Application.related_application_id),
     )
     query = sa_select(*columns).where(or_(*alternatives))
-    others = list(session.execute(query).tuples())
+    others = list(session.execute(query))
     counts: dict[int, int] = {}
     for application in applications:
         counts[application.id or 0] = sum(1 for other in others if other[0] != application.id and _related(application, other))
