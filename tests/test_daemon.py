@@ -15,9 +15,12 @@ import pytest
 from flow import flow_environment, flow_settings, run_until_idle
 from imapclient import IMAPClient
 from servers import ImapAccount, connect, imap_append
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.pool import NullPool
 from sqlmodel import Session, select
 
 from app.runner import Runner
+from core.db import IDLE_PING_SECONDS
 from core.enums import MessageStatus
 from core.models import InboundMessage, MailboxState
 from core.settings import Settings
@@ -198,3 +201,45 @@ def test_an_unexpected_error_in_a_pass_does_not_end_the_daemon(
     with daemon_thread(runner):
         assert smtp_sink.wait_for(1, timeout=15)[0][1] == ["q@example.ca"]
     assert len(calls) >= 2
+
+
+def test_a_database_connection_closed_while_the_daemon_waits_is_replaced_unnoticed(
+    tmp_path: Path, dovecot_server: ImapAccount, smtp_sink: SmtpSink
+) -> None:
+    """PostgreSQL ends idle sessions on a restart, a failover or an idle timeout: the next pass takes a new connection
+    instead of failing its first statement (on SQLite there is no server to close them; the same flow runs)."""
+    runner = Runner(flow_settings(tmp_path / "var", dovecot_server, smtp_sink))
+    imap_append(dovecot_server, plain_email(sender="before@example.ca", subject="one", body="hello"))
+    run_until_idle(runner)
+    closed = close_other_sessions(runner.engine)
+    if runner.engine.dialect.name == "postgresql":
+        assert closed >= 1  # the daemon's pooled connections, now closed by the server
+    time.sleep(IDLE_PING_SECONDS + 0.2)
+    imap_append(dovecot_server, plain_email(sender="after@example.ca", subject="two", body="hello"))
+    reports = run_until_idle(runner)
+    assert [error for report in reports for error in report.errors] == []
+    with Session(runner.engine) as session:
+        rows = session.exec(select(InboundMessage).order_by(InboundMessage.id)).all()
+    assert [(row.subject, row.status, row.attempts, row.last_error) for row in rows] == [
+        ("one", MessageStatus.processed, 1, None),
+        ("two", MessageStatus.processed, 1, None),
+    ]
+    assert [recipients for _, recipients, _ in smtp_sink.wait_for(2, timeout=10)] == [["before@example.ca"], ["after@example.ca"]]
+
+
+def close_other_sessions(engine: Engine) -> int:
+    """Have PostgreSQL end every session of engine's database but the one asking; how many it ended."""
+    if engine.dialect.name != "postgresql":
+        return 0
+    outsider = create_engine(engine.url, poolclass=NullPool)
+    try:
+        with outsider.begin() as connection:
+            ended = connection.execute(
+                text(
+                    "SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                )
+            ).scalar_one()
+    finally:
+        outsider.dispose()
+    return int(ended)
