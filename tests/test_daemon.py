@@ -92,7 +92,9 @@ def test_each_pass_asks_only_for_uids_above_the_last_one(tmp_path: Path, imap_se
         client = RecordingClient(raw_client)
         again = runner.run_once(client)  # type: ignore[arg-type]
     assert (again.fetch.fetched, again.fetch.duplicates) == (1, 0)
-    assert client.searches == [["UID", f"{last_uid + 1}:*"]]
+    # the next batch's range first; it holds fewer than a batch, so all that is above (the backlog's end)
+    window = f"{last_uid + 1}:{last_uid + settings.mailbox.batch_size + 1}"
+    assert client.searches == [["UID", window], ["UID", f"{last_uid + 1}:*"]]
     assert set(client.fetched) == {last_uid + 1}  # the three handled messages were never fetched again
     with connect(imap_server) as check:
         check.select_folder("INBOX")
