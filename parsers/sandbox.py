@@ -5,6 +5,9 @@ it parses PDFs in forked readers that set their limits, so a parse costs neither
 start nor a fork, and never shares the daemon's threads, sockets or database. A reader that runs
 out of time, CPU or memory is killed and the PDF is refused with LimitExceeded. A helper that
 stops answering is killed and started again on the next PDF.
+
+Up to HELPERS PDFs are read at once, each by a helper of its own; a second helper is started only
+when two threads ask at the same time, so a caller that reads one PDF after another has one.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from __future__ import annotations
 import atexit
 import contextlib
 import pickle
+import queue
 import struct
 import subprocess
 import sys
@@ -26,6 +30,9 @@ from parsers.form import ParseResult
 HEADER = struct.Struct("!Q")
 GRACE_SECONDS = 5.0  # on top of the child's own wall-clock limit, for the helper to answer
 SPOOL_BYTES = 1 << 20
+# The daemon reads the PDFs of the next messages while it stores one (processors.pipeline.READ_AHEAD):
+# two helpers let the second core read one message's form while the first reads another's.
+HELPERS = 2
 
 
 @dataclass(frozen=True)
@@ -49,8 +56,11 @@ def parse_sandboxed(data: bytes, limits: Limits) -> ParseResult:
             spool.write(data)
             spool.flush()
             source = spool.name
-        with _lock:
-            outcome, payload = _helper().ask((source, limits), limits.timeout_seconds + GRACE_SECONDS)
+        slot = _free_slots.get()
+        try:
+            outcome, payload = slot.helper().ask((source, limits), limits.timeout_seconds + GRACE_SECONDS)
+        finally:
+            _free_slots.put(slot)
     if outcome == "result":
         return payload
     raise payload
@@ -115,23 +125,39 @@ class _Helper:
                 stream.close()
 
 
-_lock = threading.Lock()
-_current: _Helper | None = None
+class _Slot:
+    """One helper process, started when first asked and again after it died; used by one thread at a time."""
+
+    def __init__(self) -> None:
+        self.current: _Helper | None = None
+
+    def helper(self) -> _Helper:
+        if self.current is None or not self.current.alive():
+            if self.current is not None:
+                self.current.stop()  # reap it and close its pipes
+            self.current = _Helper()
+        return self.current
+
+    def stop(self) -> None:
+        if self.current is not None:
+            self.current.stop()
+            self.current = None
 
 
-def _helper() -> _Helper:
-    global _current
-    if _current is None or not _current.alive():
-        if _current is not None:
-            _current.stop()  # reap it and close its pipes
-        _current = _Helper()
-    return _current
+_slots = [_Slot() for _ in range(HELPERS)]
+# last in, first out: one thread reading PDF after PDF always gets the same slot, so one helper
+_free_slots: queue.LifoQueue[_Slot] = queue.LifoQueue()
+for _slot in _slots:
+    _free_slots.put(_slot)
+
+
+def running_helpers() -> list[_Helper]:
+    """The helper processes started and still running."""
+    return [slot.current for slot in _slots if slot.current is not None and slot.current.alive()]
 
 
 @atexit.register
 def stop_helper() -> None:
-    """Stop the helper process (it also stops by itself when its stdin closes)."""
-    global _current
-    if _current is not None:
-        _current.stop()
-        _current = None
+    """Stop the helper processes (each also stops by itself when its stdin closes)."""
+    for slot in _slots:
+        slot.stop()

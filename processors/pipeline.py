@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -72,9 +73,12 @@ class Reading:
     language: str | None = None  # what the message's own words are written in (mail.language)
 
 
-# A message this small is read while the one before it is stored; a larger one only once nothing else is
+# A message this small is read while the ones before it are stored; a larger one only once nothing else is
 # held, so that two large messages are never in memory at once.
 READ_AHEAD_MAX_BYTES = 2 * 1024 * 1024
+# Messages read while one is stored: each has its PDFs read by a sandbox helper of its own (parsers.sandbox.HELPERS),
+# so that reading forms keeps pace with storing them.
+READ_AHEAD = 2
 
 
 def process_received(
@@ -87,15 +91,15 @@ def process_received(
     """Claim recorded messages one at a time and process each, until none is left to claim.
 
     Several workers may run this side by side: each message is claimed by one of them. A message
-    that fails is tried again by a later call, not by this one. The next message is claimed and parsed
-    before this one is stored, and its PDFs handed to the sandbox from a thread: the sandbox's process
-    reads them while this one writes to the database.
+    that fails is tried again by a later call, not by this one. The next READ_AHEAD messages are claimed
+    and parsed before this one is stored, and their PDFs handed to the sandbox from threads: the
+    sandbox's processes read them while this one writes to the database.
     """
     report = ProcessReport()
     holder = holder or new_holder()
     report.quarantined += message_claims.recover_abandoned(engine, settings)
     failed: list[int] = []
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="read-ahead") as reader:
+    with ThreadPoolExecutor(max_workers=READ_AHEAD, thread_name_prefix="read-ahead") as reader:
 
         def claim_and_read() -> _Claimed | None:
             if should_stop():
@@ -104,7 +108,7 @@ def process_received(
             if claim is None:
                 return None
             row_id, digest = claim.row_id, claim.digest
-            # Read ahead, two messages are in flight, and a worker killed by one costs both an attempt: a message
+            # Read ahead, several messages are in flight, and a worker killed by one costs each an attempt: a message
             # tried before (the claim counted this attempt) may be the one that kills, so it is alone in flight.
             if claim.size > READ_AHEAD_MAX_BYTES or claim.attempts > 1:
                 return _Claimed(row_id, lambda: read_message(settings, blobs, digest)(), ahead=False)
@@ -114,15 +118,21 @@ def process_received(
                 reading = partial(_raise, exc)
             return _Claimed(row_id, reading, ahead=True)
 
+        upcoming: deque[_Claimed] = deque()
         current = claim_and_read()
         while current is not None:
-            upcoming = claim_and_read() if current.ahead else None  # a large or retried message is alone in flight
+            # nothing is claimed beside a large or retried message, nor after one: it is read alone, when its turn comes
+            while current.ahead and len(upcoming) < READ_AHEAD and (not upcoming or upcoming[-1].ahead):
+                claimed = claim_and_read()
+                if claimed is None:
+                    break
+                upcoming.append(claimed)
             outcome = _process_isolated(engine, settings, current, holder)
             if outcome:
                 setattr(report, outcome, getattr(report, outcome) + 1)
             if outcome == ProcessOutcome.failed:
                 failed.append(current.row_id)
-            current = upcoming or claim_and_read()
+            current = upcoming.popleft() if upcoming else claim_and_read()
     return report
 
 

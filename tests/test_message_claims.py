@@ -102,10 +102,11 @@ class WorkerKilled(BaseException):
 def test_a_message_that_kills_its_worker_takes_no_other_message_with_it(
     tmp_path: Path, pymap_server: ImapAccount, smtp_sink: SmtpSink, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The message after the killer is read ahead once, on the killer's first try; from then on the killer is alone."""
+    """The messages after the killer are read ahead once, on the killer's first try; from then on the killer is alone."""
     runner = Runner(flow_settings(tmp_path / "var", pymap_server, smtp_sink))
     killer = recorded(runner, pymap_server, "killer")
     innocent = recorded(runner, pymap_server, "innocent")
+    second = recorded(runner, pymap_server, "second innocent")  # read ahead beside the first (READ_AHEAD)
     real = processors.pipeline.process_message
 
     def kill_on_killer(session, settings, row, reading):  # type: ignore[no-untyped-def]
@@ -120,10 +121,11 @@ def test_a_message_that_kills_its_worker_takes_no_other_message_with_it(
     for _ in range(runner.settings.processing.max_attempts):
         with pytest.raises(WorkerKilled):
             process_received(runner.engine, runner.settings, runner.blobs)
-        for row_id in (killer, innocent):
+        for row_id in (killer, innocent, second):
             if (row := row_of(runner, row_id)).claimed_by:
                 set_claim(runner, row_id, dead, 300, attempts=row.attempts)
     report = process_received(runner.engine, runner.settings, runner.blobs)
-    assert (report.quarantined, report.processed) == (1, 1)
+    assert (report.quarantined, report.processed) == (1, 2)
     assert row_of(runner, killer).status == MessageStatus.quarantined
     assert (row_of(runner, innocent).status, row_of(runner, innocent).attempts) == (MessageStatus.processed, 2)
+    assert (row_of(runner, second).status, row_of(runner, second).attempts) == (MessageStatus.processed, 2)

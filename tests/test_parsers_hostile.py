@@ -69,11 +69,50 @@ def test_a_dead_helper_is_started_again() -> None:
     from parsers import sandbox
 
     assert isinstance(parse_sandboxed(fixture("acroform"), LIMITS), Bsf831Form)
-    helper = sandbox._helper()
+    (helper,) = sandbox.running_helpers()
     helper.process.kill()
     helper.process.wait()
     assert isinstance(parse_sandboxed(fixture("acroform"), LIMITS), Bsf831Form)
-    assert sandbox._helper() is not helper
+    assert sandbox.running_helpers() and helper not in sandbox.running_helpers()
+
+
+def test_pdfs_read_one_after_another_use_one_helper() -> None:
+    from pdf_fixtures import fixture
+
+    from parsers import sandbox
+
+    sandbox.stop_helper()
+    for _ in range(3):
+        assert isinstance(parse_sandboxed(fixture("acroform"), LIMITS), Bsf831Form)
+    assert len(sandbox.running_helpers()) == 1
+
+
+def test_a_pdf_asked_while_another_is_being_read_is_read_by_a_second_helper() -> None:
+    """The helper reading the first PDF is stopped (SIGSTOP) until the second PDF has its answer."""
+    import signal
+    from concurrent.futures import ThreadPoolExecutor
+
+    from pdf_fixtures import fixture
+
+    from parsers import sandbox
+
+    sandbox.stop_helper()
+    assert isinstance(parse_sandboxed(fixture("acroform"), LIMITS), Bsf831Form)
+    (first,) = sandbox.running_helpers()
+    os.kill(first.process.pid, signal.SIGSTOP)
+    try:
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            held = pool.submit(parse_sandboxed, fixture("acroform"), LIMITS)
+            while sandbox._free_slots.qsize() == sandbox.HELPERS:  # until the thread holds the stopped helper
+                time.sleep(0.005)
+            assert isinstance(parse_sandboxed(fixture("french"), LIMITS), Bsf831Form)
+            assert not held.done()
+            assert len(sandbox.running_helpers()) == 2
+            os.kill(first.process.pid, signal.SIGCONT)
+            assert isinstance(held.result(timeout=30), Bsf831Form)
+    finally:
+        if first.alive():
+            os.kill(first.process.pid, signal.SIGCONT)
 
 
 def test_a_verdict_does_not_depend_on_the_pdfs_read_before_it() -> None:

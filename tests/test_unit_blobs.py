@@ -64,3 +64,25 @@ def test_the_database_store_keeps_a_staged_blob_in_its_table_and_removes_the_fil
         store.keep(staged, ".eml")
     assert store.get(staged.digest, ".eml") == b"".join(CHUNKS)
     assert not staged.path.exists()
+
+
+def test_threads_that_put_the_same_bytes_at_once_all_get_them_kept(tmp_path: Path) -> None:
+    """Two messages read side by side may carry the same PDF: each thread writes a file of its own, then renames it."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    store = BlobStore(tmp_path / "blobs")
+    data = b"%PDF-1.7\n" + b"x" * 200_000
+    for round_ in range(20):
+        payload = data + str(round_).encode()
+        start = threading.Barrier(6)
+
+        def put(payload: bytes = payload, start: threading.Barrier = start) -> str:
+            start.wait()
+            return store.put(payload, ".pdf")
+
+        with ThreadPoolExecutor(max_workers=6) as pool:
+            digests = {future.result() for future in [pool.submit(put) for _ in range(6)]}
+        (digest,) = digests
+        assert store.get(digest, ".pdf") == payload
+    assert len(files(store.root)) == 20
