@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import binascii
+from email._policybase import Compat32
 from email.message import EmailMessage
 from email.mime.multipart import MIMEMultipart
 from email.mime.nonmultipart import MIMENonMultipart
@@ -28,6 +29,20 @@ AUTO_SUBMITTED: dict[NoticeKind, str | None] = {
     NoticeKind.officer_request: None,
     NoticeKind.rejection: None,
 }
+
+
+class _NoticePolicy(Compat32):
+    """compat32, except that a header whose value is one short ASCII line is written as it is: folding it through
+    email.header.Header gives the very same line, and cost a sixth of a notice's build time (fifteen headers)."""
+
+    def fold_binary(self, name: str, value: str) -> bytes:
+        line, limit = f"{name}: {value}", self.max_line_length or 0
+        if isinstance(value, str) and line.isascii() and len(line) <= limit and "\r" not in line and "\n" not in line:
+            return f"{line}{self.linesep}".encode("ascii")
+        return super().fold_binary(name, value)
+
+
+NOTICE_POLICY = _NoticePolicy()
 
 
 def queue_notice(
@@ -118,7 +133,7 @@ def bilingual_message(headers: dict[str, str], rendered: RenderedText, language:
         part["Content-Transfer-Encoding"] = "quoted-printable"
         part.set_payload(binascii.b2a_qp(body.encode(), istext=True).decode("ascii"))  # binascii's C encoder
         message.attach(part)
-    return message.as_bytes()
+    return message.as_bytes(policy=NOTICE_POLICY)
 
 
 def queue_internal(session: Session, smtp: SmtpSettings, *, kind: NoticeKind, to: str, subject: str, body: str) -> Notice:

@@ -221,6 +221,37 @@ def test_a_notice_decodes_to_exactly_what_was_rendered(kind: str, language: str)
     assert [part["MIME-Version"] for part in (plain, html)] == [None, None]
 
 
+@pytest.mark.parametrize("language", ["en", "fr"])
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_notice_is_byte_for_byte_what_compat32_writes(kind: str, language: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The notice policy copies a short ASCII header instead of folding it: the bytes do not change."""
+    import email.policy
+    import re
+
+    from outbox import compose
+
+    rendered = render_bilingual(kind, language, sample_context(kind))
+    references = " ".join(f"<{n}.thread@erable.example>" for n in range(12))  # folded over several lines
+    headers = notice_headers(SMTP, NoticeKind(kind), "a@example.ca", rendered.subject) | {
+        "Message-ID": "<n1@cbsa-asfc.example>",
+        "In-Reply-To": "<" + "m" * 49 + "@e.example>",  # the line is 78 characters: the longest copied as it is
+        "References": references,
+        "X-Long": "y" * 72,  # 80 characters: folded by Header, as before
+        "X-Spaces": "two  spaces\tand a tab ",
+    }
+
+    def built() -> bytes:
+        raw = bilingual_message(headers, rendered, language)
+        boundary = re.search(rb'boundary="([^"]+)"', raw)
+        assert boundary is not None
+        return raw.replace(boundary.group(1), b"BOUNDARY")
+
+    ours = built()
+    monkeypatch.setattr(compose, "NOTICE_POLICY", email.policy.compat32)
+    assert ours == built()
+    assert b"\nIn-Reply-To: <" + b"m" * 49 + b"@e.example>\n" in ours
+
+
 def test_an_address_with_accents_is_written_in_utf8_and_a_line_break_is_refused() -> None:
     rendered = render_bilingual("rejection", "fr", sample_context("rejection"))
     raw = bilingual_message(notice_headers(SMTP, NoticeKind.rejection, "josé@érable.example", rendered.subject), rendered, "fr")
