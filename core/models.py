@@ -21,6 +21,7 @@ from sqlalchemy import (
     UniqueConstraint,
     event,
     func,
+    insert,
     or_,
 )
 from sqlalchemy.orm import Session, object_session
@@ -329,9 +330,7 @@ class Notice(SQLModel, table=True):
             application.flag_reissue_needed(f"{problem}; its activation code was revoked: reissue one")
             session.add(application)
         detail = f"notice #{self.id}: {problem}; the code no longer works until an officer reissues one"
-        session.add(
-            AuditEvent(application_id=self.application_id, actor="cers-intake", action="activation_code_revoked", detail=clip_error(detail))
-        )
+        AuditEvent.write(session, self.application_id, actor="cers-intake", action="activation_code_revoked", detail=clip_error(detail))
         return account
 
     def _code_replaced(self, session: Session, account: Account) -> bool:
@@ -377,6 +376,28 @@ class AuditEvent(SQLModel, table=True):
     to_state: str | None = None
     detail: str | None = None
     at: datetime = Field(default_factory=utcnow)
+
+    @staticmethod
+    def write(
+        session: Session,
+        application_id: int | None,
+        *,
+        actor: str,
+        action: str,
+        detail: str | None = None,
+        from_state: str | None = None,
+        to_state: str | None = None,
+        at: datetime | None = None,
+    ) -> None:
+        """Insert an audit row in the session's transaction, at once and without an ORM object to track.
+
+        Audit rows are only ever added, never changed or read back by the transaction that writes them; all of
+        them are written here, so their ids keep the order of the calls."""
+        row = {"application_id": application_id, "actor": actor, "action": action, "detail": detail}
+        session.execute(AUDIT_INSERT, row | {"from_state": from_state, "to_state": to_state, "at": at or utcnow()})
+
+
+AUDIT_INSERT = insert(AuditEvent.__table__)  # type: ignore[attr-defined]
 
 
 class Account(SQLModel, table=True):

@@ -274,7 +274,7 @@ def _flag_failure(session: Session, notice: Notice, reason: str) -> bool:
         if application is not None:
             application.flag_delivery_problem(problem)
             session.add(application)
-    session.add(AuditEvent(application_id=notice.application_id, actor="cers-intake", action="notice_failed", detail=clip_error(problem)))
+    AuditEvent.write(session, notice.application_id, actor="cers-intake", action="notice_failed", detail=clip_error(problem))
     notice.revoke_undelivered_code(session, now, problem)
     return had_secret
 

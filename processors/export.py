@@ -171,16 +171,14 @@ def export_records(
     report.missing_blobs = len(missing)
 
     for application_id in application_ids:
-        session.add(
-            AuditEvent(
-                application_id=application_id, actor=actor, action=EXPORT_ACTION, detail="included in an access request's archive", at=now
-            )
+        AuditEvent.write(
+            session, application_id, actor=actor, action=EXPORT_ACTION, detail="included in an access request's archive", at=now
         )
     counts = (
         f"access request archive made: {report.applications} application(s), {report.messages} message(s), "
         f"{report.pdfs} PDF(s), {report.notices} notice(s), {report.accounts} account(s), {report.audit_events} audit row(s)"
     )
-    session.add(AuditEvent(application_id=None, actor=actor, action=EXPORT_ACTION, detail=counts, at=now))
+    AuditEvent.write(session, None, actor=actor, action=EXPORT_ACTION, detail=counts, at=now)
     return report
 
 

@@ -210,15 +210,8 @@ def purge(
             if freed:
                 report.blobs += 1
                 report.blob_bytes += freed
-        session.add(
-            AuditEvent(
-                application_id=None,
-                actor="cers-intake",
-                action=PURGE_ACTION,
-                detail=", ".join(f"{key} {value}" for key, value in report.counts().items() if key != "dry_run"),
-                at=now,
-            )
-        )
+        detail = ", ".join(f"{key} {value}" for key, value in report.counts().items() if key != "dry_run")
+        AuditEvent.write(session, None, actor="cers-intake", action=PURGE_ACTION, detail=detail, at=now)
     _clear_old_versions(engine)
     log.info("retention purge", **report.counts())
     return report
@@ -400,12 +393,7 @@ def set_hold(session: Session, application_id: int, *, supervisor: str, hold: bo
         raise DecisionError(f"application {application_id} is {'already' if hold else 'not'} on hold")
     application.on_hold = hold
     session.add(application)
-    session.add(
-        AuditEvent(
-            application_id=application_id,
-            actor=supervisor,
-            action="retention_hold" if hold else "retention_release",
-            detail=reason.strip() or None,
-        )
+    AuditEvent.write(
+        session, application_id, actor=supervisor, action="retention_hold" if hold else "retention_release", detail=reason.strip() or None
     )
     return application

@@ -30,18 +30,9 @@ def move(session: Session, application: Application, to: AppState, *, actor: str
     application.state = to
     application.updated_at = utcnow()
     session.add(application)
-    session.add(
-        AuditEvent(
-            application_id=application.id,
-            actor=actor,
-            action=action,
-            from_state=current.value,
-            to_state=to.value,
-            detail=detail,
-        )
-    )
+    AuditEvent.write(session, application.id, actor=actor, action=action, detail=detail, from_state=current.value, to_state=to.value)
 
 
 def record(session: Session, application_id: int | None, *, actor: str, action: str, detail: str | None = None) -> None:
     """An audit row for something that does not change the state."""
-    session.add(AuditEvent(application_id=application_id, actor=actor, action=action, detail=detail))
+    AuditEvent.write(session, application_id, actor=actor, action=action, detail=detail)
