@@ -68,6 +68,7 @@ def test_a_dead_helper_is_started_again() -> None:
 
     from parsers import sandbox
 
+    sandbox.stop_helper()
     assert isinstance(parse_sandboxed(fixture("acroform"), LIMITS), Bsf831Form)
     (helper,) = sandbox.running_helpers()
     helper.process.kill()
