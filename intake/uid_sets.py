@@ -1,0 +1,49 @@
+"""UIDs written as IMAP sequence sets: consecutive ones as a range, so that a command naming thousands stays short."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+
+# RFC 7162 (section 4) asks clients to keep a command line under 8,192 octets; a set stays well inside that.
+UID_SET_CHARS = 4000
+
+
+def uid_set(uids: Iterable[int]) -> str:
+    """The UIDs as one sequence set, in ascending order: [7, 1, 2, 3] is "1:3,7"."""
+    return ",".join(f"{start}:{end}" if end > start else str(start) for start, end in _runs(uids))
+
+
+def uid_chunks(uids: Iterable[int], most: int, chars: int = UID_SET_CHARS) -> Iterator[list[int]]:
+    """The UIDs in ascending order, in chunks of at most `most` UIDs whose uid_set is at most `chars` long."""
+    chunk: list[int] = []
+    length = 0
+    for start, end in _runs(uids):
+        while start <= end:
+            stop = min(end, start + most - len(chunk) - 1)
+            piece = len(f"{start}:{stop}" if stop > start else str(start)) + (1 if chunk else 0)  # with its comma
+            if chunk and length + piece > chars:
+                yield chunk
+                chunk, length = [], 0
+                continue
+            chunk.extend(range(start, stop + 1))
+            length += piece
+            start = stop + 1
+            if len(chunk) == most:
+                yield chunk
+                chunk, length = [], 0
+    if chunk:
+        yield chunk
+
+
+def _runs(uids: Iterable[int]) -> Iterator[tuple[int, int]]:
+    """Each run of consecutive UIDs as (first, last), in ascending order, duplicates ignored."""
+    first = last = None
+    for uid in sorted(set(uids)):
+        if last is not None and uid == last + 1:
+            last = uid
+            continue
+        if first is not None and last is not None:
+            yield first, last
+        first = last = uid
+    if first is not None and last is not None:
+        yield first, last
