@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from itertools import groupby
 
 # RFC 7162 (section 4) asks clients to keep a command line under 8,192 octets; a set stays well inside that.
 UID_SET_CHARS = 4000
@@ -37,13 +38,7 @@ def uid_chunks(uids: Iterable[int], most: int, chars: int = UID_SET_CHARS) -> It
 
 def _runs(uids: Iterable[int]) -> Iterator[tuple[int, int]]:
     """Each run of consecutive UIDs as (first, last), in ascending order, duplicates ignored."""
-    first = last = None
-    for uid in sorted(set(uids)):
-        if last is not None and uid == last + 1:
-            last = uid
-            continue
-        if first is not None and last is not None:
-            yield first, last
-        first = last = uid
-    if first is not None and last is not None:
-        yield first, last
+    # in a run, a UID minus its position in the sorted list is the same number
+    for _, run in groupby(enumerate(sorted(set(uids))), key=lambda pair: pair[1] - pair[0]):
+        members = [uid for _, uid in run]
+        yield members[0], members[-1]

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import binascii
-from email._policybase import Compat32
 from email.message import EmailMessage
 from email.mime.multipart import MIMEMultipart
 from email.mime.nonmultipart import MIMENonMultipart
+from email.policy import Compat32
 from email.utils import format_datetime, formataddr, make_msgid
 from typing import Any
 
