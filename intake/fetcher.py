@@ -285,7 +285,7 @@ def _add_fetched(
     else:
         header_bytes, size = raw, len(raw)
         blobs.put(raw, ".eml", session=session)
-    session.add(_row(settings, uidvalidity, uid, size, digest, header_bytes))
+    _row(settings, uidvalidity, uid, size, digest, header_bytes).insert(session)
     log.info("message recorded", uid=uid, size=size)
     return True
 
@@ -295,7 +295,7 @@ def _add_unfetched(
 ) -> None:
     row = _row(settings, uidvalidity, uid, size, None, header_bytes)
     row.quarantine(reason)
-    session.add(row)
+    row.insert(session)
     log.warning("message quarantined without download", uid=uid, reason=reason)
 
 

@@ -78,8 +78,7 @@ def queue_notice(
         raw=raw,
         raw_redacted=redacted,
     )
-    session.add(notice)
-    session.flush()
+    notice.insert(session)
     return notice
 
 
@@ -149,6 +148,5 @@ def queue_internal(session: Session, smtp: SmtpSettings, *, kind: NoticeKind, to
     message["Auto-Submitted"] = "auto-generated"
     message.set_content(body, charset="utf-8")
     notice = Notice(kind=kind, to_address=to, message_id=message_id, subject=subject, raw=message.as_bytes())
-    session.add(notice)
-    session.flush()
+    notice.insert(session)
     return notice

@@ -287,7 +287,7 @@ def _store_pdf(
         # the technical reason stays on the submission for the officer; the notice says it plainly
         submission.status, submission.error, kind = SubmissionStatus.unreadable, str(result), NoticeKind.unreadable_form
         context |= dict(zip(("reason_en", "reason_fr"), unreadable_reason(pdf.data), strict=True))
-    session.add(submission)
+    submission.insert(session)
     log.info("attachment is not a readable BSF831", message_row=row.id, status=submission.status)
     _answer(session, settings, parsed, row, kind, row.language or "en", context)
 
@@ -340,10 +340,8 @@ def _queue_form(
     submission.producer = form.producer
     submission.fields = dict(form.values)
     submission.provenance = dict(form.provenance)
-    session.add(submission)
-    session.flush()
-    for found in findings:
-        session.add(found.row(submission, application))
+    submission.insert(session)
+    FindingRow.insert_all(session, [found.row(submission, application) for found in findings])
     if placement.related is not None:
         _link(session, application, placement.related, continuity.related_finding(form, application))
     errors = has_errors(findings)
@@ -392,7 +390,7 @@ def _link(session: Session, new: Application, other: Application, warning: Findi
     if other.latest_submission_id is not None:
         latest = session.get(Submission, other.latest_submission_id)
         if latest is not None:
-            session.add(warning.row(latest, other))
+            FindingRow.insert_all(session, [warning.row(latest, other)])
     states.record(session, other.id, actor=SYSTEM, action="related_application", detail=f"{reference(new)}: {RELATED_REASON}")
 
 

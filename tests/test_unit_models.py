@@ -5,13 +5,13 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
-from sqlalchemy import DateTime
+from sqlalchemy import DateTime, inspect
 from sqlalchemy.pool import StaticPool
 from sqlmodel import Session, SQLModel, create_engine, select
 from sqlmodel.sql.sqltypes import UTCDateTime
 
-from core.enums import MessageStatus, NoticeKind, NoticeStatus
-from core.models import MAX_ERROR_CHARS, InboundMessage, Notice
+from core.enums import MessageStatus, NoticeKind, NoticeStatus, Severity
+from core.models import MAX_ERROR_CHARS, FindingRow, InboundMessage, InsertedAtOnce, Notice, Submission
 
 pytestmark = pytest.mark.unit
 
@@ -84,3 +84,43 @@ def test_a_deferred_notice_is_let_go_with_its_next_attempt() -> None:
     now = datetime.now(UTC)
     notice.defer("421 busy", now, now + timedelta(minutes=5))
     assert (notice.attempts, notice.claimed_by, notice.sending_since, notice.next_attempt_at) == (1, None, None, now + timedelta(minutes=5))
+
+
+def test_a_row_inserted_at_once_is_written_whole_with_its_defaults(session: Session) -> None:
+    message = InboundMessage(mailbox="m", folder="INBOX", uidvalidity=1, uid=7, size=10, sender="a@example.ca")
+    message.insert(session)
+    notice = Notice(kind=NoticeKind.rejection, to_address="a@example.ca", message_id="<n@x>", subject="S", raw=b"R")
+    notice.insert(session)
+    submission = Submission(message_id=message.id, sha256="ab" * 32, fields={"exporter.legal_name": "Exports Inc."})
+    submission.insert(session)
+    assert message.id is not None and notice.id is not None and submission.id is not None
+    assert notice not in session  # a record of what was written, not a row the session tracks
+    session.commit()
+    session.expire_all()
+    stored = session.get(Notice, notice.id)
+    assert stored is not None
+    assert (stored.status, stored.attempts, stored.raw, stored.created_at) == (NoticeStatus.pending, 0, b"R", notice.created_at)
+    assert session.get(Submission, submission.id).fields == {"exporter.legal_name": "Exports Inc."}  # type: ignore[union-attr]
+    assert session.get(InboundMessage, message.id).sender == "a@example.ca"  # type: ignore[union-attr]
+
+
+def test_rows_inserted_together_are_all_written(session: Session) -> None:
+    message = InboundMessage(mailbox="m", folder="INBOX", uidvalidity=1, uid=8, size=10)
+    message.insert(session)
+    submission = Submission(message_id=message.id, sha256="cd" * 32)
+    submission.insert(session)
+    words = {"field": "f", "item": "1", "label_en": "L", "label_fr": "É", "message_en": "M", "message_fr": "Mé"}
+    rows = [FindingRow(submission_id=submission.id, code=f"c{i}", severity=Severity.error, **words) for i in range(3)]
+    FindingRow.insert_all(session, rows)
+    FindingRow.insert_all(session, [])
+    session.commit()
+    assert sorted(row.code for row in session.exec(select(FindingRow))) == ["c0", "c1", "c2"]
+
+
+def test_no_table_inserted_at_once_has_orm_events() -> None:
+    """Its INSERT bypasses the mapper: a before_insert listener (as Application's) would silently not run."""
+    tables = [model for model in SQLModel.__subclasses__() if issubclass(model, InsertedAtOnce)]
+    assert {model.__name__ for model in tables} >= {"InboundMessage", "Submission", "FindingRow", "Notice"}
+    for model in tables:
+        dispatch = inspect(model).dispatch
+        assert not (dispatch.before_insert or dispatch.after_insert), f"{model.__name__} has insert events"
