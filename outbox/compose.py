@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import binascii
+import re
+import string
+from email import base64mime, quoprimime
 from email.message import EmailMessage
 from email.mime.multipart import MIMEMultipart
 from email.mime.nonmultipart import MIMENonMultipart
@@ -32,14 +35,54 @@ AUTO_SUBMITTED: dict[NoticeKind, str | None] = {
 
 
 class _NoticePolicy(Compat32):
-    """compat32, except that a header whose value is one short ASCII line is written as it is: folding it through
-    email.header.Header gives the very same line, and cost a sixth of a notice's build time (fifteen headers)."""
+    """compat32, writing the same bytes faster. A header whose value is one short ASCII line is copied as it is
+    (email.header.Header gives the very same line); a value of one line with other characters is cut into
+    encoded words by encoded_words(), in one pass, where Header measures the word again for every character
+    it adds (a notice's subject cost a tenth of storing its form)."""
 
     def fold_binary(self, name: str, value: str) -> bytes:
         line, limit = f"{name}: {value}", self.max_line_length or 0
-        if isinstance(value, str) and line.isascii() and len(line) <= limit and "\r" not in line and "\n" not in line:
-            return f"{line}{self.linesep}".encode("ascii")
+        if isinstance(value, str) and value.splitlines() == [value] and len(name) + 2 + WIDEST_WORD <= limit:
+            if line.isascii() and len(line) <= limit:
+                return f"{line}{self.linesep}".encode("ascii")
+            if not line.isascii() and name.isascii() and not _SURROGATE.search(value):  # surrogates: bytes
+                words = encoded_words(value, first=limit - len(name) - 2, other=limit - 1)
+                return f"{name}: {(self.linesep + ' ').join(words)}{self.linesep}".encode("ascii")
         return super().fold_binary(name, value)
+
+
+CHROME = len("=?utf-8?q??=")  # what a word adds to its text
+WIDEST_WORD = CHROME + len("=XX") * 4  # one character of four bytes
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_Q_PLAIN = frozenset(b"-!*+/ " + (string.ascii_letters + string.digits).encode())  # the rest is written =XX
+
+
+def encoded_words(value: str, first: int, other: int) -> list[str]:
+    """value in RFC 2047 words of UTF-8, one a line, as email.header.Header writes them: each word takes as many
+    whole characters as its line has room for (first characters on the first line, other on the next ones),
+    and the words are Q-encoded, or base64 when that writes the whole value shorter."""
+    data = value.encode()
+    base64 = -(-len(data) // 3) * 4 < _q_length(data)
+    words: list[str] = []
+    start = length_bytes = length_q = 0  # the current word: its first character, its size in bytes and in Q
+    room = first - CHROME
+    for index, character in enumerate(value):
+        encoded = character.encode()
+        size_bytes, size_q = length_bytes + len(encoded), length_q + _q_length(encoded)
+        if (-(-size_bytes // 3) * 4 if base64 else size_q) > room:
+            words.append(_word(value[start:index], base64))
+            start, size_bytes, size_q, room = index, len(encoded), _q_length(encoded), other - CHROME
+        length_bytes, length_q = size_bytes, size_q
+    words.append(_word(value[start:], base64))
+    return words
+
+
+def _q_length(data: bytes) -> int:
+    return sum(1 if byte in _Q_PLAIN else 3 for byte in data)
+
+
+def _word(text: str, base64: bool) -> str:
+    return (base64mime if base64 else quoprimime).header_encode(text.encode(), charset="utf-8")
 
 
 NOTICE_POLICY = _NoticePolicy()

@@ -260,3 +260,19 @@ def test_an_address_with_accents_is_written_in_utf8_and_a_line_break_is_refused(
     for hostile in ("<a@b>\r\nBcc: x@evil.example", "<a@b>\nfoo", "<a@b>\rX: y"):
         with pytest.raises(ValueError, match="line break"):
             bilingual_message({"References": hostile}, rendered, "fr")
+
+
+def test_headers_with_accents_are_folded_byte_for_byte_as_compat32_folds_them() -> None:
+    """encoded_words() cuts the words where email.header.Header does, Q or base64 alike, for any one-line value."""
+    import email.policy
+    import random
+
+    from outbox.compose import NOTICE_POLICY
+
+    alphabet = "abcdefghij ABC-!*+/=?_()\"',.;:\t\x00\x1b\x7féèàçÉœ€日😀\u00a0\u202f\U0010ffff"
+    draw = random.Random(831)
+    values = ["Nous avons reçu votre demande (référence CERS-000123)", "日本語のテキスト" * 9, "😀" * 40, "é"]
+    values += ["".join(draw.choice(alphabet) for _ in range(draw.randint(1, 300))) for _ in range(1500)]
+    for name in ("Subject", "X-" + "n" * 50):
+        for value in values:
+            assert NOTICE_POLICY.fold_binary(name, value) == email.policy.compat32.fold_binary(name, value), (name, value)
