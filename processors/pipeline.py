@@ -6,7 +6,7 @@ from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass
-from functools import partial
+from functools import cached_property, partial
 
 import structlog
 from sqlalchemy.engine import Engine
@@ -70,7 +70,12 @@ class Reading:
     kind: MessageKind
     pdfs: list[tuple[PdfAttachment, str, Bsf831Form | NotAForm | FormError]]  # attachment, its blob, what it read as
     classified_by: str = ""  # the signal that decided the kind (mail.classify.Verdict.signal)
-    language: str | None = None  # what the message's own words are written in (mail.language)
+
+    @cached_property
+    def language(self) -> str | None:
+        """What the message's own words are written in (mail.language). Only an answer that is not about a form
+        read as a BSF831 is written in it, so it is worked out when such an answer is, and kept on the row then."""
+        return message_language(self.parsed.message, self.parsed.subject)
 
 
 # A message this small is read while the ones before it are stored; a larger one only once nothing else is
@@ -191,9 +196,8 @@ def read_message(settings: Settings, blobs: BlobStore, digest: str, reader: Exec
         parsed = parse_message(stream)
     pdfs = find_pdfs(parsed.message)
     verdict = classify_message(parsed, has_pdf=bool(pdfs))
-    language = message_language(parsed.message, parsed.subject)
     if not pdfs or verdict.structural:  # a report's PDFs belong to the message it returns: never read
-        unread = Reading(parsed, verdict.kind, [], verdict.signal, language)
+        unread = Reading(parsed, verdict.kind, [], verdict.signal)
         return lambda: unread
     # bounded work per message: only the first max_pdfs_per_message are read (process_message tells the sender)
     chosen = pdfs[: settings.processing.max_pdfs_per_message]
@@ -205,10 +209,10 @@ def read_message(settings: Settings, blobs: BlobStore, digest: str, reader: Exec
         kind, signal = verdict.kind, verdict.signal
         if kind != MessageKind.form:
             if not results:
-                return Reading(parsed, kind, [], f"{signal}; its PDFs hold no BSF831", language)
+                return Reading(parsed, kind, [], f"{signal}; its PDFs hold no BSF831")
             # a BSF831 is processed whatever the headers say; its answers obey the same signal (_answer)
             kind, signal = MessageKind.form, f"a BSF831 attached; answers withheld: {signal}"
-        return Reading(parsed, kind, results, signal, language)
+        return Reading(parsed, kind, results, signal)
 
     return finish
 
@@ -229,13 +233,13 @@ def process_message(session: Session, settings: Settings, row: InboundMessage, r
     """Store what was read from the message and queue its answer, in the caller's transaction."""
     row.kind, row.classified_by = reading.kind, reading.classified_by or None
     log.info("message classified", message_row=row.id, kind=row.kind.value, classified_by=row.classified_by)
-    row.language = reading.language
     if row.kind == MessageKind.bounce:
         link_bounce(session, row, reading.parsed.message)
     if row.kind in ROBOTS:
         log.info("robot mail recorded, not answered", message_row=row.id, kind=row.kind.value)
         return
     if row.kind == MessageKind.correspondence:
+        row.language = reading.language  # an officer's reply is written in it too (processors.correspondence)
         _answer(session, settings, reading.parsed, row, NoticeKind.correspondence_acknowledgment, row.language or "en", {})
         return
     limit = settings.processing.max_pdfs_per_message
@@ -247,19 +251,23 @@ def process_message(session: Session, settings: Settings, row: InboundMessage, r
         states.record(session, None, actor=SYSTEM, action="pdfs_not_read", detail=detail)
         log.warning("PDFs over the per-message limit not read", message_row=row.id, pdfs=total, read=read)
         forms = [result for _, _, result in reading.pdfs if isinstance(result, Bsf831Form)]
-        language = forms[0].language if forms and forms[0].language in ("en", "fr") else row.language or "en"
+        if forms and forms[0].language in ("en", "fr"):
+            language = forms[0].language
+        else:
+            row.language = reading.language
+            language = row.language or "en"
         context = {"pdfs_total": total, "pdfs_read": read, "pdfs_not_read": unread}
         # queued before the answers to each form, so the daily limit on automatic replies never drops it
         _answer(session, settings, reading.parsed, row, NoticeKind.pdfs_not_read, language, context)
     for pdf, digest, result in reading.pdfs:
-        _store_pdf(session, settings, row, reading.parsed, pdf, digest, result)
+        _store_pdf(session, settings, row, reading, pdf, digest, result)
 
 
 def _store_pdf(
     session: Session,
     settings: Settings,
     row: InboundMessage,
-    parsed: ParsedMessage,
+    reading: Reading,
     pdf: PdfAttachment,
     digest: str,
     result: Bsf831Form | NotAForm | FormError,
@@ -267,7 +275,7 @@ def _store_pdf(
     assert row.id is not None
     submission = Submission(message_id=row.id, sha256=digest, filename=pdf.filename)
     if isinstance(result, Bsf831Form):
-        _queue_form(session, settings, row, parsed, submission, result)
+        _queue_form(session, settings, row, reading.parsed, submission, result)
         return
     context: dict = {"filename": pdf.filename}
     if isinstance(result, NotAForm):
@@ -289,7 +297,8 @@ def _store_pdf(
         context |= dict(zip(("reason_en", "reason_fr"), unreadable_reason(pdf.data), strict=True))
     submission.insert(session)
     log.info("attachment is not a readable BSF831", message_row=row.id, status=submission.status)
-    _answer(session, settings, parsed, row, kind, row.language or "en", context)
+    row.language = reading.language
+    _answer(session, settings, reading.parsed, row, kind, row.language or "en", context)
 
 
 UNSAFE_FR = "le fichier est trop volumineux ou trop complexe pour être lu en toute sécurité."

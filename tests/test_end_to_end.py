@@ -188,3 +188,20 @@ def test_mail_without_a_form_is_recorded_and_robots_are_not_answered(runner: Run
     with Session(runner.engine) as session:
         kinds = sorted(row.kind.value for row in session.exec(select(InboundMessage)) if row.kind)
     assert kinds == [MessageKind.auto_reply.value, MessageKind.correspondence.value]
+
+
+def test_the_language_of_a_messages_words_decides_only_answers_not_about_a_form(
+    runner: Runner, imap_server: ImapAccount, smtp_sink: SmtpSink
+) -> None:
+    """A question in French is answered French first; a form is answered in its own language, whatever the
+    message's words are, so those words are not guessed at for it."""
+    french = "Bonjour, je n'ai pas encore reçu de réponse à la demande envoyée la semaine dernière. Merci de votre aide."
+    imap_append(imap_server, plain_email(sender="luc@bleuets.example", subject="Question sur ma demande", body=french))
+    imap_append(imap_server, application_email(fill_form(sample_values("valid")), sender=SENDER, body=french))
+    run_until_idle(runner)
+    answers = {rcpts[0]: parsed(raw) for _, rcpts, raw in smtp_sink.wait_for(2)}
+    assert answers["luc@bleuets.example"]["Content-Language"] == "fr, en"
+    assert answers["claire.roy@erable.example"]["Content-Language"] == "en, fr"
+    with Session(runner.engine) as session:
+        languages = {row.sender: (row.kind, row.language) for row in session.exec(select(InboundMessage))}
+    assert languages == {"luc@bleuets.example": (MessageKind.correspondence, "fr"), "claire.roy@erable.example": (MessageKind.form, None)}
