@@ -124,7 +124,9 @@ def _plan(session: Session, settings: RetentionSettings, now: datetime) -> _Plan
     held = 0
     for application_id, state, on_hold in rows:
         assert application_id is not None
-        if state in IN_USE_STATES or activity[application_id] >= cutoff:
+        # on PostgreSQL a worker's new application may be committed after its activity was read: it is new, kept
+        last = activity.get(application_id)
+        if state in IN_USE_STATES or last is None or last >= cutoff:
             continue
         if on_hold:
             held += 1

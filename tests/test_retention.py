@@ -328,3 +328,19 @@ def test_the_daemon_purges_once_a_day(settings: Settings, engine: Engine) -> Non
     assert stage.run(lambda: False).applications == 0  # not again before tomorrow
     stage.next_at = 0
     assert stage.run(lambda: False).applications == 1
+
+
+def test_an_application_created_while_the_purge_plans_is_kept(settings: Settings, engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    """On PostgreSQL each statement sees the commits made before it: a worker's new application can appear after
+    the purge read every application's last activity. It is new, so it is kept, and the purge goes on."""
+    import processors.retention
+
+    blobs = open_blob_store(settings, engine)
+    old = seed(engine, blobs, 1)
+    new = seed(engine, blobs, 2, state=AppState.needs_info, age=timedelta(0))  # a form that lacks something
+    real = processors.retention.last_activity
+    monkeypatch.setattr(processors.retention, "last_activity", lambda session: {k: v for k, v in real(session).items() if k != new})
+    report = purge(engine, settings.retention, blobs)
+    assert report.applications == 1
+    with Session(engine) as session:
+        assert [session.get(Application, i).purged_at is not None for i in (old, new)] == [True, False]  # type: ignore[union-attr]
