@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import BindParameter, ColumnElement, Row, Table, bindparam, or_, select, update
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 
 def new_holder() -> str:
@@ -57,10 +57,16 @@ class ClaimStatement:
     ) -> Row[Any] | None:
         """Claim the lowest-id row that is due, unclaimed and not in skip: its id and the returning columns as
         they are after the claim, or None when there is none."""
+        with engine.begin() as connection:
+            return self.claim_on(connection, holder, now, claim_seconds, skip, **params)
+
+    def claim_on(
+        self, connection: Connection, holder: str, now: datetime, claim_seconds: float, skip: Collection[int] = (), **params: Any
+    ) -> Row[Any] | None:
+        """claim() in the caller's transaction on connection: the claim holds once that transaction commits."""
         until = now + timedelta(seconds=claim_seconds)
         values = {"holder": holder, "now": now, "until": until, "skip": list(skip), **params}
-        with engine.begin() as connection:
-            return connection.execute(self.statement, values).first()
+        return connection.execute(self.statement, values).first()
 
 
 def release_dead_claims(engine: Engine, table: Table, now: datetime, *scope: ColumnElement[bool]) -> int:

@@ -48,10 +48,17 @@ _CLAIM = claims.ClaimStatement(
 )
 
 
-def claim_next(engine: Engine, holder: str, settings: Settings, skip: Collection[int] = ()) -> MessageClaim | None:
-    """Claim the oldest recorded message left to process (downloaded, attempts left, no live claim)."""
+def claim_next(
+    engine: Engine, holder: str, settings: Settings, skip: Collection[int] = (), within: Session | None = None
+) -> MessageClaim | None:
+    """Claim the oldest recorded message left to process (downloaded, attempts left, no live claim): in a
+    transaction of its own, or in within's, where it holds once that transaction commits."""
     processing = settings.processing
-    row = _CLAIM.claim(engine, holder, utcnow(), processing.claim_seconds, skip, max_attempts=processing.max_attempts)
+    args = (holder, utcnow(), processing.claim_seconds, skip)
+    if within is None:
+        row = _CLAIM.claim(engine, *args, max_attempts=processing.max_attempts)
+    else:
+        row = _CLAIM.claim_on(within.connection(), *args, max_attempts=processing.max_attempts)
     return MessageClaim(row.id, row.sha256, row.size, row.attempts) if row else None
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Sequence
 from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import cached_property, partial
@@ -104,18 +104,23 @@ def process_received(
     holder = holder or new_holder()
     report.quarantined += message_claims.recover_abandoned(engine, settings)
     failed: list[int] = []
+    # the claim a turn starts with, when it was made in the transaction that stored the message before
+    committed: list[message_claims.MessageClaim | None] = []
+
+    def claim() -> message_claims.MessageClaim | None:
+        if committed:
+            return committed.pop()
+        return None if should_stop() else message_claims.claim_next(engine, holder, settings, skip=failed)
+
     with ThreadPoolExecutor(max_workers=READ_AHEAD, thread_name_prefix="read-ahead") as reader:
 
-        def claim_and_read() -> _Claimed | None:
-            if should_stop():
+        def read(claimed: message_claims.MessageClaim | None) -> _Claimed | None:
+            if claimed is None:
                 return None
-            claim = message_claims.claim_next(engine, holder, settings, skip=failed)
-            if claim is None:
-                return None
-            row_id, digest = claim.row_id, claim.digest
+            row_id, digest = claimed.row_id, claimed.digest
             # Read ahead, several messages are in flight, and a worker killed by one costs each an attempt: a message
             # tried before (the claim counted this attempt) may be the one that kills, so it is alone in flight.
-            if claim.size > READ_AHEAD_MAX_BYTES or claim.attempts > 1:
+            if claimed.size > READ_AHEAD_MAX_BYTES or claimed.attempts > 1:
                 return _Claimed(row_id, lambda: read_message(settings, blobs, digest)(), ahead=False)
             try:
                 reading = read_message(settings, blobs, digest, reader)
@@ -124,21 +129,30 @@ def process_received(
             return _Claimed(row_id, reading, ahead=True)
 
         upcoming: deque[_Claimed] = deque()
-        current = claim_and_read()
+        current = read(claim())
         while current is not None:
-            # nothing is claimed beside a large or retried message, nor after one: it is read alone, when its turn comes
-            while current.ahead and len(upcoming) < READ_AHEAD and (not upcoming or upcoming[-1].ahead):
-                claimed = claim_and_read()
+            while _claims_after(current, upcoming):
+                claimed = read(claim())
                 if claimed is None:
                     break
                 upcoming.append(claimed)
-            outcome = _process_isolated(engine, settings, current, holder)
+            # The next turn starts with a claim (as the next one is popped, or when none is left): it is made in this
+            # message's transaction, one commit for both, and used only once that transaction has committed.
+            then_claim = not should_stop() and (not upcoming or _claims_after(upcoming[0], list(upcoming)[1:]))
+            outcome, following = _process_isolated(engine, settings, current, holder, then_claim, failed)
             if outcome:
                 setattr(report, outcome, getattr(report, outcome) + 1)
             if outcome == ProcessOutcome.failed:
                 failed.append(current.row_id)
-            current = upcoming.popleft() if upcoming else claim_and_read()
+            committed.extend(following)
+            current = upcoming.popleft() if upcoming else read(claim())
     return report
+
+
+def _claims_after(current: _Claimed, upcoming: Sequence[_Claimed]) -> bool:
+    """Whether another message is claimed while current is stored: up to READ_AHEAD, and nothing beside a large
+    or retried message, nor after one (it is read alone, when its turn comes)."""
+    return current.ahead and len(upcoming) < READ_AHEAD and (not upcoming or upcoming[-1].ahead)
 
 
 def _raise(exc: Exception) -> Reading:
@@ -154,7 +168,11 @@ class _Claimed:
     ahead: bool
 
 
-def _process_isolated(engine: Engine, settings: Settings, claimed: _Claimed, holder: str) -> ProcessOutcome | None:
+def _process_isolated(
+    engine: Engine, settings: Settings, claimed: _Claimed, holder: str, then_claim: bool = False, skip: Collection[int] = ()
+) -> tuple[ProcessOutcome | None, list[message_claims.MessageClaim | None]]:
+    """Store the message; with then_claim, also claim the next one in the same transaction. The outcome, and the
+    claim made (None: none was left), listed only when the transaction that made it committed."""
     row_id = claimed.row_id
     bound = log.bind(message_row=row_id)
     try:
@@ -163,16 +181,17 @@ def _process_isolated(engine: Engine, settings: Settings, claimed: _Claimed, hol
             row = session.get(InboundMessage, row_id)
             if row is None or row.status != MessageStatus.received or row.claimed_by != holder:
                 bound.warning("claim on the message was lost before it was stored; another worker has it")
-                return None
+                return None, []
             # marked before the work, so the row's changes go in one UPDATE: the transaction is all or nothing
             row.mark_processed(utcnow())
             session.add(row)
             process_message(session, settings, row, read)
+            following = [message_claims.claim_next(engine, holder, settings, skip, within=session)] if then_claim else []
         bound.info("message processed")
-        return ProcessOutcome.processed
+        return ProcessOutcome.processed, following
     except Exception as exc:  # noqa: BLE001 - one message's failure must never stop the others
         bound.error("message processing failed", error=f"{type(exc).__name__}: {exc}")
-        return _record_failure(engine, settings, row_id, holder, f"{type(exc).__name__}: {exc}")
+        return _record_failure(engine, settings, row_id, holder, f"{type(exc).__name__}: {exc}"), []
 
 
 def _record_failure(engine: Engine, settings: Settings, row_id: int, holder: str, error: str) -> ProcessOutcome | None:

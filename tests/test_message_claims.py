@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from flow import flow_settings
 from servers import ImapAccount, imap_append
+from sqlalchemy import event
 from sqlmodel import Session, select
 
 import processors.pipeline
@@ -129,3 +130,19 @@ def test_a_message_that_kills_its_worker_takes_no_other_message_with_it(
     assert row_of(runner, killer).status == MessageStatus.quarantined
     assert (row_of(runner, innocent).status, row_of(runner, innocent).attempts) == (MessageStatus.processed, 2)
     assert (row_of(runner, second).status, row_of(runner, second).attempts) == (MessageStatus.processed, 2)
+
+
+def test_each_message_is_stored_in_the_transaction_that_claims_the_next_one(
+    tmp_path: Path, pymap_server: ImapAccount, smtp_sink: SmtpSink
+) -> None:
+    """One commit a message, not two: the claim the next turn starts with is made where the message is stored."""
+    runner = Runner(flow_settings(tmp_path / "var", pymap_server, smtp_sink))
+    rows = [recorded(runner, pymap_server, f"question {n}") for n in range(6)]
+    commits: list[int] = []
+    event.listen(runner.engine, "commit", lambda _connection: commits.append(1))
+    assert process_received(runner.engine, runner.settings, runner.blobs).processed == 6
+    # the first claims (one, then READ_AHEAD read ahead), then one commit a message; two before them free dead claims
+    assert len(commits) <= 1 + processors.pipeline.READ_AHEAD + len(rows) + 2
+    for row_id in rows:
+        row = row_of(runner, row_id)
+        assert (row.status, row.attempts, row.claimed_by) == (MessageStatus.processed, 1, None)
