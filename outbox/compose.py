@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import binascii
 import re
-import string
 from email import base64mime, quoprimime
 from email.message import EmailMessage
 from email.mime.multipart import MIMEMultipart
@@ -54,7 +53,6 @@ class _NoticePolicy(Compat32):
 CHROME = len("=?utf-8?q??=")  # what a word adds to its text
 WIDEST_WORD = CHROME + len("=XX") * 4  # one character of four bytes
 _SURROGATE = re.compile("[\ud800-\udfff]")
-_Q_PLAIN = frozenset(b"-!*+/ " + (string.ascii_letters + string.digits).encode())  # the rest is written =XX
 
 
 def encoded_words(value: str, first: int, other: int) -> list[str]:
@@ -62,23 +60,19 @@ def encoded_words(value: str, first: int, other: int) -> list[str]:
     whole characters as its line has room for (first characters on the first line, other on the next ones),
     and the words are Q-encoded, or base64 when that writes the whole value shorter."""
     data = value.encode()
-    base64 = -(-len(data) // 3) * 4 < _q_length(data)
+    base64 = base64mime.header_length(data) < quoprimime.header_length(data)  # as email.charset.Charset chooses
     words: list[str] = []
     start = length_bytes = length_q = 0  # the current word: its first character, its size in bytes and in Q
     room = first - CHROME
     for index, character in enumerate(value):
         encoded = character.encode()
-        size_bytes, size_q = length_bytes + len(encoded), length_q + _q_length(encoded)
-        if (-(-size_bytes // 3) * 4 if base64 else size_q) > room:
+        size_bytes, size_q = length_bytes + len(encoded), length_q + quoprimime.header_length(encoded)
+        if (-(-size_bytes // 3) * 4 if base64 else size_q) > room:  # base64: four characters for three bytes or fewer
             words.append(_word(value[start:index], base64))
-            start, size_bytes, size_q, room = index, len(encoded), _q_length(encoded), other - CHROME
+            start, size_bytes, size_q, room = index, len(encoded), quoprimime.header_length(encoded), other - CHROME
         length_bytes, length_q = size_bytes, size_q
     words.append(_word(value[start:], base64))
     return words
-
-
-def _q_length(data: bytes) -> int:
-    return sum(1 if byte in _Q_PLAIN else 3 for byte in data)
 
 
 def _word(text: str, base64: bool) -> str:
