@@ -9,6 +9,7 @@ from __future__ import annotations
 import enum
 import secrets
 from datetime import UTC, date, datetime, timedelta
+from functools import cache
 from typing import Any
 
 from sqlalchemy import (
@@ -97,14 +98,9 @@ class InsertedAtOnce:
             session.execute(_insert_statement(table), [_column_values(row, table) for row in rows])
 
 
-_INSERTS: dict[str, Any] = {}
-
-
+@cache
 def _insert_statement(table: Any) -> Any:
-    statement = _INSERTS.get(table.name)
-    if statement is None:
-        statement = _INSERTS[table.name] = insert(table)
-    return statement
+    return insert(table)
 
 
 def _column_values(row: Any, table: Any) -> dict[str, Any]:
