@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from email.utils import parseaddr
 
@@ -15,7 +16,7 @@ from core.models import InboundMessage, Notice
 from core.settings import SmtpSettings
 from outbox.compose import REDACTED, bilingual_message, notice_headers, queue_internal, queue_notice
 from outbox.preview import sample_context
-from outbox.render import SEPARATOR, UnknownKind, known_kinds, render_bilingual, render_one
+from outbox.render import SEPARATOR, RenderedText, UnknownKind, known_kinds, render_bilingual, render_one
 
 pytestmark = pytest.mark.unit
 
@@ -221,35 +222,77 @@ def test_a_notice_decodes_to_exactly_what_was_rendered(kind: str, language: str)
     assert [part["MIME-Version"] for part in (plain, html)] == [None, None]
 
 
+def email_mime_notice(headers: dict[str, str], rendered: RenderedText, language: str) -> bytes:
+    """The same notice built with email.mime and written by compat32's generator: what bilingual_message must write."""
+    import binascii
+    import email.policy
+    from email.mime.multipart import MIMEMultipart
+    from email.mime.nonmultipart import MIMENonMultipart
+
+    message = MIMEMultipart("alternative")
+    for name, value in headers.items():
+        message[name] = value.encode().decode("ascii", "surrogateescape") if name == "To" and not value.isascii() else value
+    message["Content-Language"] = "en, fr" if language != "fr" else "fr, en"
+    for body, subtype in ((rendered.body, "plain"), (rendered.html, "html")):
+        part = MIMENonMultipart("text", subtype, charset="utf-8")
+        del part["MIME-Version"]
+        part["Content-Transfer-Encoding"] = "quoted-printable"
+        part.set_payload(binascii.b2a_qp(body.encode(), istext=True).decode("ascii"))
+        message.attach(part)
+    return message.as_bytes(policy=email.policy.compat32)
+
+
+def without_boundary(raw: bytes) -> bytes:
+    boundary = re.search(rb'boundary="(={15}\d{19}==)"', raw)
+    assert boundary is not None
+    return raw.replace(boundary.group(1), b"BOUNDARY")
+
+
+THREAD_HEADERS = {
+    "Message-ID": "<n1@cbsa-asfc.example>",
+    "In-Reply-To": "<" + "m" * 49 + "@e.example>",  # the line is 78 characters: the longest copied as it is
+    "References": " ".join(f"<{n}.thread@erable.example>" for n in range(12)),  # folded over several lines
+    "X-Long": "y" * 72,  # 80 characters: folded by Header
+    "X-Spaces": "two  spaces\tand a tab ",
+}
+
+
 @pytest.mark.parametrize("language", ["en", "fr"])
 @pytest.mark.parametrize("kind", KINDS)
-def test_a_notice_is_byte_for_byte_what_compat32_writes(kind: str, language: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The notice policy copies a short ASCII header instead of folding it: the bytes do not change."""
-    import email.policy
-    import re
-
-    from outbox import compose
-
+def test_a_notice_is_byte_for_byte_what_email_mime_writes(kind: str, language: str) -> None:
     rendered = render_bilingual(kind, language, sample_context(kind))
-    references = " ".join(f"<{n}.thread@erable.example>" for n in range(12))  # folded over several lines
-    headers = notice_headers(SMTP, NoticeKind(kind), "a@example.ca", rendered.subject) | {
-        "Message-ID": "<n1@cbsa-asfc.example>",
-        "In-Reply-To": "<" + "m" * 49 + "@e.example>",  # the line is 78 characters: the longest copied as it is
-        "References": references,
-        "X-Long": "y" * 72,  # 80 characters: folded by Header, as before
-        "X-Spaces": "two  spaces\tand a tab ",
-    }
-
-    def built() -> bytes:
-        raw = bilingual_message(headers, rendered, language)
-        boundary = re.search(rb'boundary="([^"]+)"', raw)
-        assert boundary is not None
-        return raw.replace(boundary.group(1), b"BOUNDARY")
-
-    ours = built()
-    monkeypatch.setattr(compose, "NOTICE_POLICY", email.policy.compat32)
-    assert ours == built()
+    headers = notice_headers(SMTP, NoticeKind(kind), "a@example.ca", rendered.subject) | THREAD_HEADERS
+    ours = bilingual_message(headers, rendered, language)
+    assert without_boundary(ours) == without_boundary(email_mime_notice(headers, rendered, language))
     assert b"\nIn-Reply-To: <" + b"m" * 49 + b"@e.example>\n" in ours
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "windows\r\nline ends\r\n",
+        "a lone\rcarriage return\r",
+        "--===============0000000000000000000==\n--x--\nFrom the start\n",  # boundary-like and mbox-like lines
+        "trailing spaces   \n\ttab\t\n" + "long " * 40 + "\n= and =3D\n",
+        "accents é à « » \u202f; 日本 😀\n.\n..\n",
+        "no line end at all",
+        "",
+    ],
+)
+def test_any_body_is_written_byte_for_byte_as_email_mime_writes_it(body: str) -> None:
+    rendered = RenderedText(subject="Objet é", body=body, html=f"<p>{body}</p>")
+    headers = notice_headers(SMTP, NoticeKind.rejection, "josé@érable.example", rendered.subject) | THREAD_HEADERS
+    for language in ("en", "fr"):
+        ours = bilingual_message(headers, rendered, language)
+        assert without_boundary(ours) == without_boundary(email_mime_notice(headers, rendered, language))
+        plain = parsed(ours).get_body(("plain",))
+        assert plain is not None and plain.get_content() == re.sub(r"\r\n?", "\n", body)  # lines end as in any mail
+
+
+def test_each_notice_has_its_own_boundary() -> None:
+    rendered = render_bilingual("rejection", "fr", sample_context("rejection"))
+    headers = notice_headers(SMTP, NoticeKind.rejection, "a@example.ca", rendered.subject)
+    assert len({bilingual_message(headers, rendered, "fr") for _ in range(20)}) == 20
 
 
 def test_an_address_with_accents_is_written_in_utf8_and_a_line_break_is_refused() -> None:
