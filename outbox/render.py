@@ -7,6 +7,7 @@ thing; `_layout.html.j2` puts both languages in one HTML document.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -70,11 +71,18 @@ def elided_de(name: str) -> str:
 def french_spacing(text: str) -> str:
     """The Translation Bureau's spacing, one rule everywhere: a no-break space before « : » and inside « »,
     a narrow no-break space before « ; ? ! », never a breaking space at those places."""
-    text = re.sub(r"[ \t\u00a0\u202f]*:(?=\s|$)", f"{NBSP}:", text, flags=re.M)
-    text = re.sub(r"(?<=\S)[ \t\u00a0\u202f]*([;?!])(?=\s|$)", f"{NNBSP}\\1", text, flags=re.M)
-    text = re.sub(r"«[ \t\u00a0\u202f]*", f"«{NBSP}", text)
-    text = re.sub(r"[ \t\u00a0\u202f]*»", f"{NBSP}»", text)
-    return re.sub(rf"^{NBSP}:", ":", text, flags=re.M)
+    text = _BEFORE_COLON.sub(f"{NBSP}:", text)
+    text = _BEFORE_HIGH_PUNCTUATION.sub(f"{NNBSP}\\1", text)
+    text = _AFTER_OPENING_QUOTE.sub(f"«{NBSP}", text)
+    text = _BEFORE_CLOSING_QUOTE.sub(f"{NBSP}»", text)
+    return _COLON_OPENING_A_LINE.sub(":", text)
+
+
+_BEFORE_COLON = re.compile(r"[ \t\u00a0\u202f]*:(?=\s|$)", re.M)
+_BEFORE_HIGH_PUNCTUATION = re.compile(r"(?<=\S)[ \t\u00a0\u202f]*([;?!])(?=\s|$)", re.M)
+_AFTER_OPENING_QUOTE = re.compile(r"«[ \t\u00a0\u202f]*")
+_BEFORE_CLOSING_QUOTE = re.compile(r"[ \t\u00a0\u202f]*»")
+_COLON_OPENING_A_LINE = re.compile(rf"^{NBSP}:", re.M)
 
 
 _env.filters["elided_de"] = elided_de
@@ -121,12 +129,18 @@ def render_one(kind: str, language: str, context: dict[str, Any], notices: Notic
     dated = {key: long_date(value, language) for key, value in safe.items() if key.endswith("_on")}
     values = {**safe, **dated, "language": language}
     text = _env.get_template(f"{kind}.{language}.txt.j2").render(**values)
-    signature = _env.get_template(f"_signature.{language}.txt.j2").render(notices=notices or NoticeSettings())
+    signature = _signature(language, notices or NoticeSettings())
     subject, _, body = text.partition("\n")
     body = f"{body.strip()}\n\n{signature.strip()}\n"
     if language == "fr":
         subject, body = french_spacing(subject), french_spacing(body)
     return RenderedText(subject=subject.strip(), body=body, html=text_to_html(body))
+
+
+@functools.lru_cache(maxsize=8)
+def _signature(language: str, notices: NoticeSettings) -> str:
+    """The signature block of a language: the same for every notice under the same (frozen) settings."""
+    return _env.get_template(f"_signature.{language}.txt.j2").render(notices=notices)
 
 
 def render_bilingual(kind: str, language: str, context: dict[str, Any], notices: NoticeSettings | None = None) -> RenderedText:
