@@ -11,7 +11,7 @@ UID_SET_CHARS = 4000
 
 def uid_set(uids: Iterable[int]) -> str:
     """The UIDs as one sequence set, in ascending order: [7, 1, 2, 3] is "1:3,7"."""
-    return ",".join(f"{start}:{end}" if end > start else str(start) for start, end in _runs(uids))
+    return ",".join(_range(start, end) for start, end in _runs(uids))
 
 
 def uid_chunks(uids: Iterable[int], most: int, chars: int = UID_SET_CHARS) -> Iterator[list[int]]:
@@ -21,7 +21,7 @@ def uid_chunks(uids: Iterable[int], most: int, chars: int = UID_SET_CHARS) -> It
     for start, end in _runs(uids):
         while start <= end:
             stop = min(end, start + most - len(chunk) - 1)
-            piece = len(f"{start}:{stop}" if stop > start else str(start)) + (1 if chunk else 0)  # with its comma
+            piece = len(_range(start, stop)) + (1 if chunk else 0)  # with its comma
             if chunk and length + piece > chars:
                 yield chunk
                 chunk, length = [], 0
@@ -34,6 +34,10 @@ def uid_chunks(uids: Iterable[int], most: int, chars: int = UID_SET_CHARS) -> It
                 chunk, length = [], 0
     if chunk:
         yield chunk
+
+
+def _range(start: int, end: int) -> str:
+    return f"{start}:{end}" if end > start else str(start)
 
 
 def _runs(uids: Iterable[int]) -> Iterator[tuple[int, int]]:
