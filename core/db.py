@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -32,6 +33,7 @@ def make_engine(settings: Settings) -> Engine:
         settings.storage.path.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, connect_args={"timeout": 30}, hide_parameters=True)
         event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "checkin", _synced_again)
         return engine
     engine = create_engine(url, hide_parameters=True)
     _ping_after_idle(engine)
@@ -74,7 +76,20 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.execute("PRAGMA secure_delete=ON")  # a replaced secret (the activation code) is zeroed, not left in free pages
     cursor.execute("PRAGMA cache_size=-32768")  # 32 MiB of pages per connection, not 2 MiB: indexes stay in memory as tables grow
+    cursor.execute("PRAGMA synchronous=FULL")  # every commit on disk before it returns, but those write_session(synced=False) makes
     cursor.close()
+
+
+UNSYNCED = "cers_unsynced"  # set in a pooled connection's info while its transaction commits without an fsync
+
+
+def _synced_again(dbapi_connection: Any, record: Any) -> None:
+    """A connection given back to the pool after an unsynced transaction syncs its commits again."""
+    if record.info.pop(UNSYNCED, False) and dbapi_connection is not None:
+        try:
+            dbapi_connection.execute("PRAGMA synchronous=FULL")
+        except Exception:  # noqa: BLE001 - a connection that cannot say so is not used again
+            record.invalidate()
 
 
 def alembic_config(engine: Engine) -> Config:
@@ -102,16 +117,44 @@ def session_scope(engine: Engine) -> Iterator[Session]:
 
 
 @contextmanager
-def write_session(engine: Engine) -> Iterator[Session]:
+def write_session(engine: Engine, *, synced: bool = True) -> Iterator[Session]:
     """A session_scope whose transaction takes SQLite's write lock before it reads anything.
 
     Workers that read and then write (does this exporter have an open application?) must not both
     act on the same read; on PostgreSQL row locks and advisory locks (lock_key) do that.
+
+    synced=False (SQLite): the commit is written to the write-ahead log without waiting for the disk
+    (synchronous=NORMAL, for this transaction only). A crash of the process loses nothing; a power cut may
+    lose the commit, so it may only be one that the world outside learns of after a synced commit or a
+    sync_log(): storing a message, whose notice is handed over after a synced claim and whose mail is
+    moved after sync_log(). On PostgreSQL every commit is synced.
     """
     with session_scope(engine) as session:
         if engine.dialect.name == "sqlite":
-            session.connection().exec_driver_sql("BEGIN IMMEDIATE")
+            connection = session.connection()
+            if not synced:
+                connection.info[UNSYNCED] = True  # set before the pragma: checkin always restores FULL
+                connection.exec_driver_sql("PRAGMA synchronous=NORMAL")
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
         yield session
+
+
+def sync_log(engine: Engine) -> None:
+    """Put every commit so far on disk: fsync SQLite's write-ahead log, which holds the unsynced ones.
+
+    Called before the mailbox is told what the database knows (handled mail is moved). A checkpoint syncs
+    what it copies out of the log, so the log file holds the rest. Nothing to do on PostgreSQL."""
+    database = engine.url.database
+    if engine.dialect.name != "sqlite" or not database or database == ":memory:":
+        return
+    try:
+        log_file = os.open(f"{database}-wal", os.O_RDONLY)
+    except FileNotFoundError:  # no log: every commit is in the database file
+        return
+    try:
+        os.fsync(log_file)
+    finally:
+        os.close(log_file)
 
 
 def lock_key(session: Session, key: str) -> None:

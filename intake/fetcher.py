@@ -20,7 +20,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from core.blobs import BlobStore, StagedBlob, sha256_hex
-from core.db import session_scope
+from core.db import session_scope, sync_log
 from core.enums import MessageStatus
 from core.errors import MailboxError
 from core.models import InboundMessage, MailboxState, utcnow
@@ -143,6 +143,8 @@ def settle_messages(client: IMAPClient, *, settings: MailboxSettings, engine: En
                 col(InboundMessage.status).in_(list(targets)),
             )
         ).all()
+    if rows:
+        sync_log(engine)  # a message is stored by an unsynced commit: on disk before its mail leaves the folder
     for status, folder in targets.items():
         uids = [row.uid for row in rows if row.status == status]
         for chunk in uid_chunks(uids, MOVE_CHUNK):

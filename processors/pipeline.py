@@ -177,7 +177,8 @@ def _process_isolated(
     bound = log.bind(message_row=row_id)
     try:
         read = claimed.reading()  # read outside any transaction
-        with write_session(engine) as session:
+        # unsynced: its notices are handed over after a synced claim, its mail moved after sync_log (core/db.py)
+        with write_session(engine, synced=False) as session:
             row = session.get(InboundMessage, row_id)
             if row is None or row.status != MessageStatus.received or row.claimed_by != holder:
                 bound.warning("claim on the message was lost before it was stored; another worker has it")
