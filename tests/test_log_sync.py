@@ -75,7 +75,6 @@ def test_no_notice_and_no_move_before_the_log_holding_the_store_is_synced(
 
     assert events.count("unsynced commit") >= 3 and events.count("hand over") == 3 and "move" in events
     for index, name in enumerate(events):
-        if name in ("hand over", "move"):
-            since_store = events[: index][::-1]
-            last_unsynced = since_store.index("unsynced commit") if "unsynced commit" in since_store else len(since_store)
-            assert {"synced commit", "log synced"} & set(since_store[:last_unsynced]), (index, events)
+        if name in ("hand over", "move"):  # since the last store, a synced commit or sync_log
+            last_store = max((i for i, earlier in enumerate(events[:index]) if earlier == "unsynced commit"), default=-1)
+            assert {"synced commit", "log synced"} & set(events[last_store + 1 : index]), (index, events)
