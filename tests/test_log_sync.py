@@ -51,14 +51,18 @@ def test_no_notice_and_no_move_before_the_log_holding_the_store_is_synced(
         imap_append(imap_server, application_email(fill_form(sample_values("valid")), sender=sender))
     imap_append(imap_server, plain_email(sender="lee@maple.example", subject="Question", body="Where is the form?"))
     events: list[str] = []
+    sqlite = runner.engine.dialect.name == "sqlite"  # on PostgreSQL every commit is synced
 
     @event.listens_for(runner.engine, "begin")
     def begin(connection: Any) -> None:
-        connection.info["changes before"] = connection.connection.dbapi_connection.total_changes
+        if sqlite:
+            connection.info["changes before"] = connection.connection.dbapi_connection.total_changes
 
     @event.listens_for(runner.engine, "commit")
-    def commit(connection: Any) -> None:  # a commit that wrote nothing syncs nothing
-        if connection.connection.dbapi_connection.total_changes > connection.info.pop("changes before", 0):
+    def commit(connection: Any) -> None:  # on SQLite, a commit that wrote nothing syncs nothing
+        if not sqlite:
+            events.append("synced commit")
+        elif connection.connection.dbapi_connection.total_changes > connection.info.pop("changes before", 0):
             events.append("synced commit" if synchronous(connection) == FULL else "unsynced commit")
 
     def spy(name: str, function: Any) -> Any:
@@ -73,7 +77,8 @@ def test_no_notice_and_no_move_before_the_log_holding_the_store_is_synced(
     monkeypatch.setattr(intake.fetcher, "sync_log", spy("log synced", intake.fetcher.sync_log))
     run_until_idle(runner)
 
-    assert events.count("unsynced commit") >= 3 and events.count("hand over") == 3 and "move" in events
+    assert events.count("unsynced commit") >= 3 if sqlite else "unsynced commit" not in events, events
+    assert events.count("hand over") == 3 and "move" in events
     for index, name in enumerate(events):
         if name in ("hand over", "move"):  # since the last store, a synced commit or sync_log
             last_store = max((i for i, earlier in enumerate(events[:index]) if earlier == "unsynced commit"), default=-1)
