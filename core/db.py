@@ -143,9 +143,13 @@ def sync_log(engine: Engine) -> None:
     """Put every commit so far on disk: fsync SQLite's write-ahead log, which holds the unsynced ones.
 
     Called before the mailbox is told what the database knows (handled mail is moved). A checkpoint syncs
-    what it copies out of the log, so the log file holds the rest. Nothing to do on PostgreSQL."""
-    database = engine.url.database
-    if engine.dialect.name != "sqlite" or not database or database == ":memory:":
+    what it copies out of the log, so the log file holds the rest. The file is the one SQLite says it has
+    open, whatever the URL or the working directory. Nothing to do on PostgreSQL."""
+    if engine.dialect.name != "sqlite":
+        return
+    with engine.connect() as connection:
+        database = next((row[2] for row in connection.exec_driver_sql("PRAGMA database_list") if row[1] == "main"), "")
+    if not database:  # in memory: nothing to put on disk
         return
     try:
         log_file = os.open(f"{database}-wal", os.O_RDONLY)

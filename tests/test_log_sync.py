@@ -7,6 +7,7 @@ the write-ahead log holding it is on disk. The claim that hands a notice to the 
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,7 @@ from sqlalchemy import event
 import intake.fetcher
 import outbox.sender
 from app.runner import Runner
-from core.db import open_database, write_session
+from core.db import open_database, sync_log, write_session
 from core.settings import load_settings
 from demo.forms import fill_form, sample_values
 from demo.mailservers import SmtpSink
@@ -83,3 +84,25 @@ def test_no_notice_and_no_move_before_the_log_holding_the_store_is_synced(
         if name in ("hand over", "move"):  # since the last store, a synced commit or sync_log
             last_store = max((i for i, earlier in enumerate(events[:index]) if earlier == "unsynced commit"), default=-1)
             assert {"synced commit", "log synced"} & set(events[last_store + 1 : index]), (index, events)
+
+
+def test_sync_log_syncs_the_log_sqlite_has_open_after_the_working_directory_changed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    engine = open_database(load_settings(environ={"CERS_STORAGE__PATH": "var"}))  # the default: a relative path
+    with write_session(engine, synced=False) as session:
+        session.connection().exec_driver_sql("CREATE TABLE written (id INTEGER)")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    synced: list[str] = []
+    fsync = os.fsync
+
+    def spy(fd: int) -> None:
+        synced.append(os.readlink(f"/proc/self/fd/{fd}"))
+        fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", spy)
+    sync_log(engine)
+    assert synced == [str(tmp_path / "var" / "cers-intake.sqlite3-wal")]
