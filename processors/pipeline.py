@@ -259,8 +259,8 @@ def process_message(session: Session, settings: Settings, row: InboundMessage, r
         log.info("robot mail recorded, not answered", message_row=row.id, kind=row.kind.value)
         return
     if row.kind == MessageKind.correspondence:
-        row.language = reading.language  # an officer's reply is written in it too (processors.correspondence)
-        _answer(session, settings, reading.parsed, row, NoticeKind.correspondence_acknowledgment, row.language or "en", {})
+        # an officer's reply is written in it too (processors.correspondence)
+        _answer(session, settings, reading.parsed, row, NoticeKind.correspondence_acknowledgment, _in_its_words(row, reading), {})
         return
     limit = settings.processing.max_pdfs_per_message
     # read_message read at most `limit`: only a message at the limit may have had more (walked again only then)
@@ -271,11 +271,7 @@ def process_message(session: Session, settings: Settings, row: InboundMessage, r
         states.record(session, None, actor=SYSTEM, action="pdfs_not_read", detail=detail)
         log.warning("PDFs over the per-message limit not read", message_row=row.id, pdfs=total, read=read)
         forms = [result for _, _, result in reading.pdfs if isinstance(result, Bsf831Form)]
-        if forms and forms[0].language in ("en", "fr"):
-            language = forms[0].language
-        else:
-            row.language = reading.language
-            language = row.language or "en"
+        language = forms[0].language if forms and forms[0].language in ("en", "fr") else _in_its_words(row, reading)
         context = {"pdfs_total": total, "pdfs_read": read, "pdfs_not_read": unread}
         # queued before the answers to each form, so the daily limit on automatic replies never drops it
         _answer(session, settings, reading.parsed, row, NoticeKind.pdfs_not_read, language, context)
@@ -317,8 +313,13 @@ def _store_pdf(
         context |= dict(zip(("reason_en", "reason_fr"), unreadable_reason(pdf.data), strict=True))
     submission.insert(session)
     log.info("attachment is not a readable BSF831", message_row=row.id, status=submission.status)
+    _answer(session, settings, reading.parsed, row, kind, _in_its_words(row, reading), context)
+
+
+def _in_its_words(row: InboundMessage, reading: Reading) -> str:
+    """The language of an answer written in the message's own words: kept on its row, English when unknown."""
     row.language = reading.language
-    _answer(session, settings, reading.parsed, row, kind, row.language or "en", context)
+    return row.language or "en"
 
 
 UNSAFE_FR = "le fichier est trop volumineux ou trop complexe pour être lu en toute sécurité."
