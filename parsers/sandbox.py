@@ -31,8 +31,8 @@ HEADER = struct.Struct("!Q")
 GRACE_SECONDS = 5.0  # on top of the child's own wall-clock limit, for the helper to answer
 SPOOL_BYTES = 1 << 20
 # The daemon reads the PDFs of the next messages while it stores one (processors.pipeline.READ_AHEAD):
-# two helpers let the second core read one message's form while the first reads another's.
-HELPERS = 2
+# a helper for each message read ahead, so that none of them waits for another's form to be read.
+HELPERS = 3
 
 
 @dataclass(frozen=True)

@@ -82,8 +82,10 @@ class Reading:
 # held, so that two large messages are never in memory at once.
 READ_AHEAD_MAX_BYTES = 2 * 1024 * 1024
 # Messages read while one is stored: each has its PDFs read by a sandbox helper of its own (parsers.sandbox.HELPERS),
-# so that reading forms keeps pace with storing them.
-READ_AHEAD = 2
+# so that reading forms keeps pace with storing them. Reading one takes about as long as storing two (the form's
+# archive is fsynced after it is read, and the helpers share the cores with this process): with two read ahead,
+# the main process still waited for forms.
+READ_AHEAD = 3
 
 
 def process_received(
