@@ -92,20 +92,21 @@ TIMED = [
 
 
 def _time_calls(runner: Any) -> dict[str, dict[str, float]]:
-    """Wrap each stage's run and each function of TIMED to add up its calls and seconds."""
+    """Wrap each stage's run and each function of TIMED to add up its calls, seconds and CPU seconds of the calling thread."""
     import importlib
 
     totals: dict[str, dict[str, float]] = {}
 
     def timed(name: str, function: Any) -> Any:
         def wrapper(*args: Any, **kwargs: Any) -> Any:
-            started = time.perf_counter()
+            started, thread_started = time.perf_counter(), time.thread_time()
             try:
                 return function(*args, **kwargs)
             finally:
-                entry = totals.setdefault(name, {"calls": 0, "seconds": 0.0})
+                entry = totals.setdefault(name, {"calls": 0, "seconds": 0.0, "cpu": 0.0})
                 entry["calls"] += 1
                 entry["seconds"] += time.perf_counter() - started
+                entry["cpu"] += time.thread_time() - thread_started
 
         return wrapper
 
