@@ -14,13 +14,15 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import os
 import pickle
 import queue
+import select
 import struct
 import subprocess
 import sys
 import tempfile
-import threading
+import time
 from dataclasses import dataclass
 from typing import IO, Any
 
@@ -84,37 +86,90 @@ def read_message(stream: IO[bytes]) -> Any:
     return pickle.loads(body)  # noqa: S301 - the peer is this package's own helper process, never a remote party
 
 
+def read_framed(fd: int, deadline: float) -> Any:
+    """One framed message from fd, unpickled; b"" when the writer closed its end (it died), None past the deadline."""
+    header = read_exactly(fd, HEADER.size, deadline)
+    if not header:
+        return header
+    body = read_exactly(fd, HEADER.unpack(header)[0], deadline)
+    if not body:
+        return body
+    return pickle.loads(body)  # noqa: S301 - the peer is this package's own helper or reader process
+
+
+def read_exactly(fd: int, size: int, deadline: float) -> bytes | None:
+    """size bytes from fd; b"" when it closed first, None past the deadline."""
+    chunks, left = [], size
+    while left:
+        if not _ready(fd, select.POLLIN, deadline):
+            return None
+        try:
+            chunk = os.read(fd, min(left, 1 << 20))
+        except BlockingIOError:
+            continue
+        if not chunk:
+            return b""
+        chunks.append(chunk)
+        left -= len(chunk)
+    return b"".join(chunks)
+
+
+def write_within(fd: int, data: bytes, deadline: float) -> bool:
+    """Write all of data to the non-blocking fd; False when the deadline came first. BrokenPipeError when the
+    reader is gone."""
+    view = memoryview(data)
+    while view:
+        if not _ready(fd, select.POLLOUT, deadline):
+            return False
+        try:
+            view = view[os.write(fd, view) :]
+        except BlockingIOError:
+            continue
+    return True
+
+
+def _ready(fd: int, event: int, deadline: float) -> bool:
+    """Whether fd is ready for event (or closed at the other end) before the deadline. poll, not select: a
+    daemon's descriptors may be numbered past select's 1024."""
+    wait = deadline - time.monotonic()
+    if wait <= 0:
+        return False
+    poller = select.poll()
+    poller.register(fd, event)
+    return bool(poller.poll(max(1, int(wait * 1000))))
+
+
 class _Helper:
     def __init__(self) -> None:
         self.process = subprocess.Popen(
             [sys.executable, "-m", "parsers.sandbox_server"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, close_fds=True
         )
+        assert self.process.stdin is not None
+        os.set_blocking(self.process.stdin.fileno(), False)  # a write that would block waits in select, within the deadline
 
     def alive(self) -> bool:
         return self.process.poll() is None
 
     def ask(self, request: Any, timeout: float) -> tuple[str, Any]:
+        """Send request and read the answer, both within timeout, on this thread: the pipes are non-blocking and
+        waited on with select. A helper that misses the deadline or breaks the exchange is stopped."""
         requests, answers = self.process.stdin, self.process.stdout
         assert requests is not None and answers is not None
-        answer: list[Any] = []
-        failure: list[BaseException] = []
-
-        def exchange() -> None:
-            try:
-                write_message(requests, request)
-                answer.append(read_message(answers))
-            except (OSError, EOFError, pickle.UnpicklingError) as exc:
-                failure.append(exc)
-
-        worker = threading.Thread(target=exchange, daemon=True)
-        worker.start()
-        worker.join(timeout)
-        if worker.is_alive() or failure or not answer:
+        deadline = time.monotonic() + timeout
+        body = pickle.dumps(request, protocol=pickle.HIGHEST_PROTOCOL)
+        try:
+            sent = write_within(requests.fileno(), HEADER.pack(len(body)), deadline) and write_within(requests.fileno(), body, deadline)
+            answer = read_framed(answers.fileno(), deadline) if sent else None
+        except (OSError, EOFError, pickle.UnpicklingError) as exc:
             self.stop()
-            if worker.is_alive():
-                raise LimitExceeded(f"reading the PDF took longer than {timeout - GRACE_SECONDS:g} seconds")
-            raise ParserFault(f"the PDF sandbox failed: {failure[0] if failure else 'no answer'}")
-        return answer[0]
+            raise ParserFault(f"the PDF sandbox failed: {exc}") from exc
+        if answer is None:
+            self.stop()
+            raise LimitExceeded(f"reading the PDF took longer than {timeout - GRACE_SECONDS:g} seconds")
+        if answer == b"":
+            self.stop()
+            raise ParserFault("the PDF sandbox failed: no answer")
+        return answer
 
     def stop(self) -> None:
         if self.alive():

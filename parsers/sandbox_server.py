@@ -16,9 +16,7 @@ from __future__ import annotations
 import gc
 import logging
 import os
-import pickle
 import resource
-import select
 import signal
 import sys
 import time
@@ -28,7 +26,7 @@ from typing import IO, Any
 from core.errors import FormError
 from parsers.errors import DamagedPdf, LimitExceeded, ParserFault
 from parsers.read import parse_pdf
-from parsers.sandbox import HEADER, Limits, read_message, write_message
+from parsers.sandbox import Limits, read_framed, read_message, write_message
 
 READER_USES = 200
 
@@ -118,33 +116,10 @@ def run_one(reader: Reader | None, data: bytes, limits: Limits) -> tuple[Reader 
 
 def _read_answer(fd: int, deadline: float) -> Any | None:
     """One framed answer from the reader, unpickled; b"" when it closed its pipe (died), None past the deadline."""
-    header = _read_exactly(fd, HEADER.size, deadline)
-    if not header:
-        return header
-    body = _read_exactly(fd, HEADER.unpack(header)[0], deadline)
-    if not body:
-        return body
     try:
-        return pickle.loads(body)  # noqa: S301 - written by this helper's own forked reader
-    except Exception:  # noqa: BLE001 - a reader killed mid-write leaves a truncated answer
+        return read_framed(fd, deadline)
+    except Exception:  # noqa: BLE001 - an answer that does not unpickle is as good as none
         return b""
-
-
-def _read_exactly(fd: int, size: int, deadline: float) -> bytes | None:
-    chunks, left = [], size
-    while left:
-        wait = deadline - time.monotonic()
-        if wait <= 0:
-            return None
-        ready, _, _ = select.select([fd], [], [], wait)
-        if not ready:
-            return None
-        chunk = os.read(fd, min(left, 1 << 20))
-        if not chunk:
-            return b""
-        chunks.append(chunk)
-        left -= len(chunk)
-    return b"".join(chunks)
 
 
 def _death(status: int, limits: Limits) -> FormError:

@@ -116,6 +116,45 @@ def test_a_pdf_asked_while_another_is_being_read_is_read_by_a_second_helper() ->
             os.kill(first.process.pid, signal.SIGCONT)
 
 
+@pytest.mark.parametrize("request_bytes", [1_000, 3 * 1024 * 1024], ids=["answer_late", "request_not_read"])
+def test_a_helper_that_stops_answering_is_stopped_at_the_deadline(request_bytes: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A stopped helper (SIGSTOP) neither reads a large request nor answers a small one: the exchange ends at its
+    deadline with LimitExceeded, the helper is killed, and the next PDF gets a new one."""
+    import signal
+
+    from pdf_fixtures import fixture
+
+    from parsers import sandbox
+
+    sandbox.stop_helper()
+    assert isinstance(parse_sandboxed(fixture("acroform"), LIMITS), Bsf831Form)
+    (helper,) = sandbox.running_helpers()
+    os.kill(helper.process.pid, signal.SIGSTOP)
+    monkeypatch.setattr(sandbox, "GRACE_SECONDS", 0.2)
+    started = time.monotonic()
+    with pytest.raises(LimitExceeded, match=r"took longer than 0\.3 seconds"):
+        helper.ask((b"%PDF-1.4 " + b"x" * request_bytes, LIMITS), 0.5)
+    assert 0.5 <= time.monotonic() - started < 3
+    assert not helper.alive() and helper.process.returncode == -signal.SIGKILL
+    assert isinstance(parse_sandboxed(fixture("acroform"), LIMITS), Bsf831Form)
+    assert helper not in sandbox.running_helpers()
+
+
+def test_a_helper_gone_before_it_is_asked_is_a_parser_fault() -> None:
+    from pdf_fixtures import fixture
+
+    from parsers import sandbox
+
+    sandbox.stop_helper()
+    assert isinstance(parse_sandboxed(fixture("acroform"), LIMITS), Bsf831Form)
+    (helper,) = sandbox.running_helpers()
+    helper.process.kill()
+    helper.process.wait()
+    with pytest.raises(ParserFault, match="sandbox failed"):
+        helper.ask((fixture("acroform"), LIMITS), 10)
+    assert isinstance(parse_sandboxed(fixture("acroform"), LIMITS), Bsf831Form)
+
+
 def test_a_verdict_does_not_depend_on_the_pdfs_read_before_it() -> None:
     """Readers serve several PDFs: a form read after breaches reads as it does on its own."""
     from pdf_fixtures import fixture
