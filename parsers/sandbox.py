@@ -86,18 +86,24 @@ def read_message(stream: IO[bytes]) -> Any:
     return pickle.loads(body)  # noqa: S301 - the peer is this package's own helper process, never a remote party
 
 
+def write_framed(fd: int, message: Any, deadline: float) -> bool:
+    """message pickled and framed as write_message frames it, written to the non-blocking fd; False past the deadline."""
+    body = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
+    return _write_within(fd, HEADER.pack(len(body)), deadline) and _write_within(fd, body, deadline)
+
+
 def read_framed(fd: int, deadline: float) -> Any:
     """One framed message from fd, unpickled; b"" when the writer closed its end (it died), None past the deadline."""
-    header = read_exactly(fd, HEADER.size, deadline)
+    header = _read_exactly(fd, HEADER.size, deadline)
     if not header:
         return header
-    body = read_exactly(fd, HEADER.unpack(header)[0], deadline)
+    body = _read_exactly(fd, HEADER.unpack(header)[0], deadline)
     if not body:
         return body
     return pickle.loads(body)  # noqa: S301 - the peer is this package's own helper or reader process
 
 
-def read_exactly(fd: int, size: int, deadline: float) -> bytes | None:
+def _read_exactly(fd: int, size: int, deadline: float) -> bytes | None:
     """size bytes from fd; b"" when it closed first, None past the deadline."""
     chunks, left = [], size
     while left:
@@ -114,7 +120,7 @@ def read_exactly(fd: int, size: int, deadline: float) -> bytes | None:
     return b"".join(chunks)
 
 
-def write_within(fd: int, data: bytes, deadline: float) -> bool:
+def _write_within(fd: int, data: bytes, deadline: float) -> bool:
     """Write all of data to the non-blocking fd; False when the deadline came first. BrokenPipeError when the
     reader is gone."""
     view = memoryview(data)
@@ -145,20 +151,19 @@ class _Helper:
             [sys.executable, "-m", "parsers.sandbox_server"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, close_fds=True
         )
         assert self.process.stdin is not None
-        os.set_blocking(self.process.stdin.fileno(), False)  # a write that would block waits in select, within the deadline
+        os.set_blocking(self.process.stdin.fileno(), False)  # a write that would block waits in poll, within the deadline
 
     def alive(self) -> bool:
         return self.process.poll() is None
 
     def ask(self, request: Any, timeout: float) -> tuple[str, Any]:
-        """Send request and read the answer, both within timeout, on this thread: the pipes are non-blocking and
-        waited on with select. A helper that misses the deadline or breaks the exchange is stopped."""
+        """Send request and read the answer, both within timeout, on this thread: the pipes are waited on with
+        poll. A helper that misses the deadline or breaks the exchange is stopped."""
         requests, answers = self.process.stdin, self.process.stdout
         assert requests is not None and answers is not None
         deadline = time.monotonic() + timeout
-        body = pickle.dumps(request, protocol=pickle.HIGHEST_PROTOCOL)
         try:
-            sent = write_within(requests.fileno(), HEADER.pack(len(body)), deadline) and write_within(requests.fileno(), body, deadline)
+            sent = write_framed(requests.fileno(), request, deadline)
             answer = read_framed(answers.fileno(), deadline) if sent else None
         except (OSError, EOFError, pickle.UnpicklingError) as exc:
             self.stop()

@@ -14,11 +14,22 @@ from pypdf import PdfWriter
 
 from core.errors import FormError
 from demo.forms import fill_form, sample_values
+from parsers import sandbox
 from parsers.errors import LimitExceeded, ParserFault
 from parsers.form import Bsf831Form, NotAForm
 from parsers.sandbox import SPOOL_BYTES, Limits, parse_sandboxed
 
 LIMITS = Limits(timeout_seconds=10, cpu_seconds=5, memory_mb=512, max_pages=50)
+
+
+def one_helper_that_read_a_form() -> sandbox._Helper:
+    """The sandbox stopped and asked for one form: the one helper it started to read it."""
+    from pdf_fixtures import fixture
+
+    sandbox.stop_helper()
+    assert isinstance(parse_sandboxed(fixture("acroform"), LIMITS), Bsf831Form)
+    (helper,) = sandbox.running_helpers()
+    return helper
 
 
 def test_hostile_pdfs_cost_one_item_each() -> None:
@@ -66,11 +77,7 @@ def test_a_child_over_its_memory_limit_is_a_limit_breach() -> None:
 def test_a_dead_helper_is_started_again() -> None:
     from pdf_fixtures import fixture
 
-    from parsers import sandbox
-
-    sandbox.stop_helper()
-    assert isinstance(parse_sandboxed(fixture("acroform"), LIMITS), Bsf831Form)
-    (helper,) = sandbox.running_helpers()
+    helper = one_helper_that_read_a_form()
     helper.process.kill()
     helper.process.wait()
     assert isinstance(parse_sandboxed(fixture("acroform"), LIMITS), Bsf831Form)
@@ -79,8 +86,6 @@ def test_a_dead_helper_is_started_again() -> None:
 
 def test_pdfs_read_one_after_another_use_one_helper() -> None:
     from pdf_fixtures import fixture
-
-    from parsers import sandbox
 
     sandbox.stop_helper()
     for _ in range(3):
@@ -95,11 +100,7 @@ def test_a_pdf_asked_while_another_is_being_read_is_read_by_a_second_helper() ->
 
     from pdf_fixtures import fixture
 
-    from parsers import sandbox
-
-    sandbox.stop_helper()
-    assert isinstance(parse_sandboxed(fixture("acroform"), LIMITS), Bsf831Form)
-    (first,) = sandbox.running_helpers()
+    first = one_helper_that_read_a_form()
     os.kill(first.process.pid, signal.SIGSTOP)
     try:
         with ThreadPoolExecutor(max_workers=1) as pool:
@@ -124,11 +125,7 @@ def test_a_helper_that_stops_answering_is_stopped_at_the_deadline(request_bytes:
 
     from pdf_fixtures import fixture
 
-    from parsers import sandbox
-
-    sandbox.stop_helper()
-    assert isinstance(parse_sandboxed(fixture("acroform"), LIMITS), Bsf831Form)
-    (helper,) = sandbox.running_helpers()
+    helper = one_helper_that_read_a_form()
     os.kill(helper.process.pid, signal.SIGSTOP)
     monkeypatch.setattr(sandbox, "GRACE_SECONDS", 0.2)
     started = time.monotonic()
@@ -143,11 +140,7 @@ def test_a_helper_that_stops_answering_is_stopped_at_the_deadline(request_bytes:
 def test_a_helper_gone_before_it_is_asked_is_a_parser_fault() -> None:
     from pdf_fixtures import fixture
 
-    from parsers import sandbox
-
-    sandbox.stop_helper()
-    assert isinstance(parse_sandboxed(fixture("acroform"), LIMITS), Bsf831Form)
-    (helper,) = sandbox.running_helpers()
+    helper = one_helper_that_read_a_form()
     helper.process.kill()
     helper.process.wait()
     with pytest.raises(ParserFault, match="sandbox failed"):
