@@ -15,7 +15,6 @@ from typing import Any
 import structlog
 from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientAbortError, IMAPClientError
-from sqlalchemy import bindparam
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
@@ -36,7 +35,6 @@ IMAP_ERRORS = (IMAPClientError, OSError)
 # 0.5 s to move 500, 0.6 s to move 2,000). Written as ranges (intake.uid_sets), the command stays short.
 MOVE_CHUNK = 2000
 HEADER_LINE_LIMIT = 998  # RFC 5322: what is kept of a header is at most one line's worth
-RECORDED = select(InboundMessage.id).where(InboundMessage.sha256 == bindparam("digest"))  # asked for every message: built once
 # A message over STREAM_BYTES is fetched alone, CHUNK_BYTES at a time, straight into its blob's file: a whole
 # one would be held as imaplib's literal, again in the batch's results, and once more while it is stored.
 STREAM_BYTES = 1 << 20
@@ -198,23 +196,30 @@ def _fetch_batch(
     with ExitStack() as staged_files:  # each staged file is removed once the batch is committed (or has failed)
         bodies |= {uid: _stage(staged_files, client, blobs, uid, settings.max_message_bytes) for uid in streamed}
         with session_scope(engine) as session:
-            for uid in batch:
-                body = _body(bodies.get(uid))
+            received = {uid: _body(bodies.get(uid)) for uid in batch}
+            digests = {uid: _digest(body) for uid, body in received.items() if isinstance(body, bytes | StagedBlob)}
+            recorded = _recorded(session, set(digests.values()))
+            rows: list[InboundMessage] = []  # inserted together, in UID order, by one statement
+            for uid, body in received.items():
                 if uid in large:
                     reason = f"the message is {size[uid]} bytes, over the {settings.max_message_bytes}-byte limit"
-                    _add_unfetched(session, settings, uidvalidity, uid, size[uid], reason, _body_section(headers.get(uid, {})))
+                    rows.append(_unfetched(settings, uidvalidity, uid, size[uid], reason, _body_section(headers.get(uid, {}))))
                     report.quarantined += 1
                 elif isinstance(body, Exception):
-                    _add_unfetched(session, settings, uidvalidity, uid, 0, f"the message could not be fetched: {body}", b"")
+                    rows.append(_unfetched(settings, uidvalidity, uid, 0, f"the message could not be fetched: {body}", b""))
                     report.quarantined += 1
                 elif body is None:  # the server returned nothing for it: a row says so, and it goes to the quarantine folder
-                    _add_unfetched(session, settings, uidvalidity, uid, 0, "the server returned no data for this message", b"")
+                    rows.append(_unfetched(settings, uidvalidity, uid, 0, "the server returned no data for this message", b""))
                     report.quarantined += 1
-                elif _add_fetched(session, blobs, settings, uidvalidity, uid, body):
-                    report.fetched += 1
-                else:
+                elif digests[uid] in recorded:
+                    log.info("message already recorded under another uid", uid=uid)
                     duplicates.append(uid)
                     report.duplicates += 1
+                else:
+                    recorded.add(digests[uid])
+                    rows.append(_fetched(session, blobs, settings, uidvalidity, uid, body, digests[uid]))
+                    report.fetched += 1
+            InboundMessage.insert_all(session, rows)
             _advance(session, settings, uidvalidity, max(batch))
     return duplicates
 
@@ -272,13 +277,21 @@ def _body_section(data: dict[bytes, Any]) -> bytes:
     return next((bytes(value) for key, value in data.items() if key.startswith(b"BODY[")), b"")
 
 
-def _add_fetched(
-    session: Session, blobs: BlobStore, settings: MailboxSettings, uidvalidity: int, uid: int, raw: bytes | StagedBlob
-) -> bool:
-    digest = raw.digest if isinstance(raw, StagedBlob) else sha256_hex(raw)
-    if session.exec(RECORDED, params={"digest": digest}).first():
-        log.info("message already recorded under another uid", uid=uid)
-        return False
+def _digest(body: bytes | StagedBlob) -> str:
+    return body.digest if isinstance(body, StagedBlob) else sha256_hex(body)
+
+
+def _recorded(session: Session, digests: set[str]) -> set[str]:
+    """Which of these digests a recorded message already has: one query for the batch."""
+    if not digests:
+        return set()
+    return set(session.exec(select(InboundMessage.sha256).where(col(InboundMessage.sha256).in_(digests))).all()) - {None}
+
+
+def _fetched(
+    session: Session, blobs: BlobStore, settings: MailboxSettings, uidvalidity: int, uid: int, raw: bytes | StagedBlob, digest: str
+) -> InboundMessage:
+    """The new message archived, and its row (inserted with the batch's)."""
     if isinstance(raw, StagedBlob):
         with raw.path.open("rb") as stream:
             header_bytes = header_section(stream)
@@ -287,18 +300,15 @@ def _add_fetched(
     else:
         header_bytes, size = raw, len(raw)
         blobs.put(raw, ".eml", session=session)
-    _row(settings, uidvalidity, uid, size, digest, header_bytes).insert(session)
     log.info("message recorded", uid=uid, size=size)
-    return True
+    return _row(settings, uidvalidity, uid, size, digest, header_bytes)
 
 
-def _add_unfetched(
-    session: Session, settings: MailboxSettings, uidvalidity: int, uid: int, size: int, reason: str, header_bytes: bytes
-) -> None:
+def _unfetched(settings: MailboxSettings, uidvalidity: int, uid: int, size: int, reason: str, header_bytes: bytes) -> InboundMessage:
     row = _row(settings, uidvalidity, uid, size, None, header_bytes)
     row.quarantine(reason)
-    row.insert(session)
     log.warning("message quarantined without download", uid=uid, reason=reason)
+    return row
 
 
 def _row(settings: MailboxSettings, uidvalidity: int, uid: int, size: int, digest: str | None, raw: bytes) -> InboundMessage:

@@ -94,6 +94,20 @@ def test_a_large_duplicate_is_recorded_once_and_leaves_no_file(runner: Runner, d
     assert len(list(runner.blobs.digests())) == 1 and leftovers(runner) == []
 
 
+def test_copies_of_a_message_in_one_batch_and_in_the_next_are_recorded_once(runner: Runner, dovecot_server: ImapAccount) -> None:
+    small = application_email(b"%PDF-1.7\nsmall", sender="small@example.ca", subject="small")
+    for raw in (small, small, BIG, small):
+        imap_append(dovecot_server, raw)
+    with imap_connection(runner.settings.mailbox) as client:
+        first = fetch_new_messages(client, settings=runner.settings.mailbox, engine=runner.engine, blobs=runner.blobs)
+        imap_append(dovecot_server, small)
+        again = fetch_new_messages(client, settings=runner.settings.mailbox, engine=runner.engine, blobs=runner.blobs)
+    assert (first.fetched, first.duplicates, again.fetched, again.duplicates) == (2, 2, 0, 1)
+    recorded = rows(runner)
+    assert sorted(recorded) == [1, 3] and recorded[1].subject == "small" and recorded[3].subject == "big"
+    assert recorded[1].id is not None and recorded[3].id is not None and recorded[1].id < recorded[3].id  # in UID order
+
+
 def fail_on_piece(monkeypatch: pytest.MonkeyPatch, offset: int, error: Exception) -> None:
     original = IMAPClient.fetch
 
