@@ -285,7 +285,8 @@ def _recorded(session: Session, digests: set[str]) -> set[str]:
     """Which of these digests a recorded message already has: one query for the batch."""
     if not digests:
         return set()
-    return set(session.exec(select(InboundMessage.sha256).where(col(InboundMessage.sha256).in_(digests))).all()) - {None}
+    found = session.exec(select(InboundMessage.sha256).where(col(InboundMessage.sha256).in_(digests))).all()
+    return {digest for digest in found if digest is not None}
 
 
 def _fetched(
