@@ -189,7 +189,8 @@ def _fetch_batch(
     size = {uid: int(sizes.get(uid, {}).get(b"RFC822.SIZE", 0)) for uid in batch}
     small = [uid for uid in batch if size[uid] <= settings.max_message_bytes]
     large = [uid for uid in batch if uid in sizes and uid not in small]
-    streamed = [uid for uid in small if size[uid] > STREAM_BYTES]
+    # a size the server did not give may be any size: such a message is streamed too, under the same limit
+    streamed = [uid for uid in small if size[uid] > STREAM_BYTES or b"RFC822.SIZE" not in sizes.get(uid, {})]
     bodies = _fetch_each_on_error(client, [uid for uid in small if uid not in streamed], [b"BODY.PEEK[]"])
     headers = _fetch(client, large, [HEADER_FIELDS])
     duplicates: list[int] = []

@@ -108,6 +108,35 @@ def test_copies_of_a_message_in_one_batch_and_in_the_next_are_recorded_once(runn
     assert recorded[1].id is not None and recorded[3].id is not None and recorded[1].id < recorded[3].id  # in UID order
 
 
+def test_a_server_that_gives_no_sizes_has_every_message_streamed_under_the_limit(
+    runner: Runner, dovecot_server: ImapAccount, monkeypatch: pytest.MonkeyPatch, literals: list[int]
+) -> None:
+    limit = 3 * CHUNK_BYTES
+    huge = application_email(b"%PDF-1.7\n" + os.urandom(4 * CHUNK_BYTES), sender="huge@example.ca", subject="huge")
+    small = application_email(b"%PDF-1.7\nsmall", sender="small@example.ca", subject="small")
+    for raw in (BIG, huge, small):
+        imap_append(dovecot_server, raw)
+    stored = as_stored(dovecot_server)
+    literals.clear()
+    recording = IMAPClient.fetch
+
+    def no_sizes(self: IMAPClient, messages: Any, data: Any, modifiers: Any = None) -> Any:
+        answer = recording(self, messages, data, modifiers)
+        return {uid: {k: v for k, v in items.items() if k != b"RFC822.SIZE"} for uid, items in answer.items()}
+
+    monkeypatch.setattr(IMAPClient, "fetch", no_sizes)
+    settings = runner.settings.mailbox.model_copy(update={"max_message_bytes": limit})
+    with imap_connection(settings) as client:
+        report = fetch_new_messages(client, settings=settings, engine=runner.engine, blobs=runner.blobs)
+    assert (report.fetched, report.quarantined) == (2, 1)
+    recorded = rows(runner)
+    assert recorded[1].status == MessageStatus.received and recorded[1].size == len(stored)
+    assert recorded[2].status == MessageStatus.quarantined and recorded[2].sha256 is None
+    assert f"more than the {limit}-byte limit" in (recorded[2].last_error or "")
+    assert recorded[3].status == MessageStatus.received and recorded[3].subject == "small"
+    assert max(literals) <= CHUNK_BYTES and leftovers(runner) == []
+
+
 def fail_on_piece(monkeypatch: pytest.MonkeyPatch, offset: int, error: Exception) -> None:
     original = IMAPClient.fetch
 
