@@ -35,6 +35,9 @@ SPOOL_BYTES = 1 << 20
 # The daemon reads the PDFs of the next messages while it stores one (processors.pipeline.READ_AHEAD):
 # a helper for each message read ahead, so that none of them waits for another's form to be read.
 HELPERS = 3
+# Helpers and their readers run at this niceness: reading ahead, they have time, while the daemon and the
+# database server it waits on are the drain's critical path on the same cores (bench/drain_bench.py).
+NICENESS = 10
 
 
 @dataclass(frozen=True)

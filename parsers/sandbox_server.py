@@ -26,12 +26,13 @@ from typing import IO, Any
 from core.errors import FormError
 from parsers.errors import DamagedPdf, LimitExceeded, ParserFault
 from parsers.read import parse_pdf
-from parsers.sandbox import Limits, read_framed, read_message, write_message
+from parsers.sandbox import NICENESS, Limits, read_framed, read_message, write_message
 
 READER_USES = 200
 
 
 def main() -> None:
+    os.nice(NICENESS)  # its readers inherit it
     logging.getLogger("pypdf").setLevel(logging.ERROR)  # a broken file's many warnings are not news
     requests = sys.stdin.buffer
     answers = os.fdopen(os.dup(1), "wb")

@@ -17,7 +17,7 @@ from demo.forms import fill_form, sample_values
 from parsers import sandbox
 from parsers.errors import LimitExceeded, ParserFault
 from parsers.form import Bsf831Form, NotAForm
-from parsers.sandbox import SPOOL_BYTES, Limits, parse_sandboxed
+from parsers.sandbox import NICENESS, SPOOL_BYTES, Limits, parse_sandboxed
 
 LIMITS = Limits(timeout_seconds=10, cpu_seconds=5, memory_mb=512, max_pages=50)
 
@@ -30,6 +30,15 @@ def one_helper_that_read_a_form() -> sandbox._Helper:
     assert isinstance(parse_sandboxed(fixture("acroform"), LIMITS), Bsf831Form)
     (helper,) = sandbox.running_helpers()
     return helper
+
+
+def test_a_helper_and_its_reader_run_at_a_lower_priority_than_the_daemon() -> None:
+    helper = one_helper_that_read_a_form()
+    pid = helper.process.pid
+    readers = [int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    assert readers, "the helper keeps its reader between PDFs"
+    expected = min(os.getpriority(os.PRIO_PROCESS, 0) + NICENESS, 19)
+    assert {os.getpriority(os.PRIO_PROCESS, p) for p in [pid, *readers]} == {expected}
 
 
 def test_hostile_pdfs_cost_one_item_each() -> None:
