@@ -1,6 +1,7 @@
-"""The accepted journal: a notice's Message-ID is written to disk (fsync) the moment the SMTP
-server accepts it, before the database is told. A sender that dies between the two leaves the
-line behind; the next batch reads it and records the notice as sent instead of sending it again.
+"""The accepted journal: a notice's Message-ID is written the moment the SMTP server accepts it,
+before the database is told, and put on disk (fsync) right after. A sender that dies between the
+two leaves the line behind; the next batch reads it and records the notice as sent instead of
+sending it again.
 """
 
 from __future__ import annotations
@@ -8,6 +9,7 @@ from __future__ import annotations
 import fcntl
 import os
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
@@ -22,6 +24,8 @@ class AcceptedJournal:
     def __init__(self, path: Path) -> None:
         self.path = path
         self._appender: IO[str] | None = None
+        self._syncer: ThreadPoolExecutor | None = None
+        self._syncing: list[Future[None]] = []
 
     @contextmanager
     def _locked(self) -> Iterator[IO[str]]:
@@ -34,11 +38,13 @@ class AcceptedJournal:
                 fcntl.flock(handle, fcntl.LOCK_UN)
 
     def record(self, message_id: str, at: datetime | None = None) -> None:
-        """Append one accepted Message-ID and make it durable before returning.
+        """Append one accepted Message-ID; it is in the kernel when this returns, and on disk moments later.
 
-        The file stays open between calls: the moment between the server's answer and the
-        write() that puts the line in the kernel (where it outlives the process) is kept short;
-        the fsync that follows makes it outlive the machine too."""
+        The file stays open between calls: the moment between the server's answer and the write() that
+        puts the line in the kernel (where it outlives the process) is kept short. The fsync that makes
+        it outlive the machine too runs on the journal's own thread, so that the next notice's claim and
+        hand-over do not wait for the disk (a fifth of a notice's time in the sending loop); close()
+        waits for it."""
         line = f"{message_id}\t{(at or utcnow()).isoformat()}\n"
         handle = self.open()
         fcntl.flock(handle, fcntl.LOCK_EX)
@@ -47,7 +53,17 @@ class AcceptedJournal:
             handle.flush()
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
-        os.fsync(handle.fileno())
+        if self._syncing and not (self._syncing[-1].running() or self._syncing[-1].done()):
+            return  # an fsync that has not started yet puts this line on disk too
+        if self._syncer is None:
+            self._syncer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="accepted-journal")
+        self._syncing.append(self._syncer.submit(os.fsync, handle.fileno()))
+
+    def wait_durable(self) -> None:
+        """Wait until every line recorded so far is on disk; an fsync's failure is raised here."""
+        syncing, self._syncing = self._syncing, []
+        for future in syncing:
+            future.result()
 
     def open(self) -> IO[str]:
         """Open the file for appending (done before sending, so that record() has only to write)."""
@@ -57,9 +73,16 @@ class AcceptedJournal:
         return self._appender
 
     def close(self) -> None:
-        if self._appender is not None:
-            self._appender.close()
-            self._appender = None
+        """Wait for the lines recorded to be on disk, then close the file."""
+        try:
+            self.wait_durable()
+        finally:
+            if self._syncer is not None:
+                self._syncer.shutdown()
+                self._syncer = None
+            if self._appender is not None:
+                self._appender.close()
+                self._appender = None
 
     @contextmanager
     def entries(self) -> Iterator[dict[str, datetime]]:

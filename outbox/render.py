@@ -38,9 +38,12 @@ _REFERENCE = re.compile(r"\bCERS-\d{6}\b")
 _NUMBERED = re.compile(r"^\d+\.\s")
 _LINK = re.compile(r"https?://[^\s<>\"]+[^\s<>\".,;:!?)]")
 
+# The templates ship with the code: each is compiled once, never checked again against its file (auto_reload
+# cost a stat of the file for every template of every notice).
 _env = jinja2.Environment(
     loader=jinja2.FileSystemLoader(TEMPLATES),
     undefined=jinja2.StrictUndefined,
+    auto_reload=False,
     keep_trailing_newline=True,
     autoescape=False,  # noqa: S701 - the plain-text part; the HTML part is rendered by _html_env, which escapes
 )
@@ -89,6 +92,7 @@ _env.filters["elided_de"] = elided_de
 _html_env = jinja2.Environment(
     loader=jinja2.FileSystemLoader(TEMPLATES),
     undefined=jinja2.StrictUndefined,
+    auto_reload=False,
     autoescape=True,
 )
 

@@ -1,8 +1,8 @@
 """Sending stored notices over SMTP: one connection a batch, claims, retries, and the record of each result.
 
 A notice is sent at most once in the normal case: a sender claims it before sending (outbox/claims.py),
-writes its Message-ID to the accepted journal the moment the server accepts it (outbox/journal.py),
-then records it as sent. Temporary failures come back after a growing delay until the deadline
+writes its Message-ID to the accepted journal the moment the server accepts it (outbox/journal.py; the
+fsync follows on the journal's thread), then records it as sent. Temporary failures come back after a growing delay until the deadline
 (outbox/retry.py); a 5xx, or the deadline, fails the notice and flags its application for an officer.
 
 No live activation code stays at rest: every end of an activation notice (sent, refused, past its
@@ -76,7 +76,7 @@ async def _send_pending(engine: Engine, settings: Settings, holder: str) -> Send
     client: aiosmtplib.SMTP | None = None
     tried: set[int] = set()  # a notice is tried at most once a batch, however short its retry delay
     # Accepted notices are recorded as sent a few at a time, in one transaction: each acceptance is in the
-    # journal (fsync) first, and a sender that dies before recording them leaves them to recover_accepted().
+    # journal first, and a sender that dies before recording them leaves them to recover_accepted().
     accepted: list[tuple[int, datetime]] = []
     try:
         for _ in range(outbox.batch_size):
