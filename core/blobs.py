@@ -12,7 +12,8 @@ import io
 import os
 import tempfile
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +28,8 @@ from core.models import StoredBlob, Submission, utcnow
 from core.settings import Settings
 
 SUFFIXES = (".eml", ".pdf")
+# put_many() writes a batch's files side by side, so that the file system commits their fsyncs together
+BLOB_WRITERS = 4
 
 
 def sha256_hex(data: bytes) -> str:
@@ -49,6 +52,7 @@ class BlobStore:
 
     def __init__(self, root: Path) -> None:
         self.root = root
+        self._writers: ThreadPoolExecutor | None = None
 
     @contextmanager
     def staged(self, chunks: Iterable[bytes]) -> Iterator[StagedBlob]:
@@ -100,6 +104,15 @@ class BlobStore:
             os.fsync(handle.fileno())
         os.replace(temp, target)
         return digest
+
+    def put_many(self, datas: Sequence[bytes], suffix: str, *, session: Session | None = None) -> list[str]:
+        """Keep each of datas, as put() does; their SHA-256s, in order. The files are written by a few threads
+        side by side, so their fsyncs are committed together instead of one after the other."""
+        if len(datas) < 2:
+            return [self.put(data, suffix) for data in datas]
+        if self._writers is None:
+            self._writers = ThreadPoolExecutor(max_workers=BLOB_WRITERS, thread_name_prefix="blob-writer")
+        return list(self._writers.map(lambda data: self.put(data, suffix), datas))
 
     def get(self, digest: str, suffix: str) -> bytes:
         return self.path(digest, suffix).read_bytes()
@@ -164,6 +177,21 @@ class DatabaseBlobStore(BlobStore):
         with self.engine.begin() as connection:
             connection.execute(statement)
         return digest
+
+    def put_many(self, datas: Sequence[bytes], suffix: str, *, session: Session | None = None) -> list[str]:
+        """Keep each of datas by one statement (executemany); their SHA-256s, in order."""
+        digests = [sha256_hex(data) for data in datas]
+        rows = [
+            {"sha256": digest, "data": data, "size": len(data), "created_at": utcnow()} for digest, data in zip(digests, datas, strict=True)
+        ]
+        if rows:
+            statement = _insert_ignoring_duplicates(self.engine)
+            if session is not None:  # committed with the rows that name them
+                session.connection().execute(statement, rows)
+            else:
+                with self.engine.begin() as connection:
+                    connection.execute(statement, rows)
+        return digests
 
     def get(self, digest: str, suffix: str) -> bytes:
         with Session(self.engine) as session:

@@ -201,6 +201,7 @@ def _fetch_batch(
             digests = {uid: _digest(body) for uid, body in received.items() if isinstance(body, bytes | StagedBlob)}
             recorded = _recorded(session, set(digests.values()))
             rows: list[InboundMessage] = []  # inserted together, in UID order, by one statement
+            archived: list[bytes | StagedBlob] = []  # kept together, before the rows that name them
             for uid, body in received.items():
                 if uid in large:
                     reason = f"the message is {size[uid]} bytes, over the {settings.max_message_bytes}-byte limit"
@@ -218,8 +219,10 @@ def _fetch_batch(
                     report.duplicates += 1
                 else:
                     recorded.add(digests[uid])
-                    rows.append(_fetched(session, blobs, settings, uidvalidity, uid, body, digests[uid]))
+                    rows.append(_fetched(settings, uidvalidity, uid, body, digests[uid]))
+                    archived.append(body)
                     report.fetched += 1
+            _archive(session, blobs, archived)
             InboundMessage.insert_all(session, rows)
             _advance(session, settings, uidvalidity, max(batch))
     return duplicates
@@ -290,20 +293,25 @@ def _recorded(session: Session, digests: set[str]) -> set[str]:
     return {digest for digest in found if digest is not None}
 
 
-def _fetched(
-    session: Session, blobs: BlobStore, settings: MailboxSettings, uidvalidity: int, uid: int, raw: bytes | StagedBlob, digest: str
-) -> InboundMessage:
-    """The new message archived, and its row (inserted with the batch's)."""
+def _fetched(settings: MailboxSettings, uidvalidity: int, uid: int, raw: bytes | StagedBlob, digest: str) -> InboundMessage:
+    """The new message's row (inserted with the batch's, once _archive has kept the message)."""
     if isinstance(raw, StagedBlob):
         with raw.path.open("rb") as stream:
             header_bytes = header_section(stream)
         size = raw.size
-        blobs.keep(raw, ".eml", session=session)  # the database store commits it with the row
     else:
         header_bytes, size = raw, len(raw)
-        blobs.put(raw, ".eml", session=session)
     log.info("message recorded", uid=uid, size=size)
     return _row(settings, uidvalidity, uid, size, digest, header_bytes)
+
+
+def _archive(session: Session, blobs: BlobStore, bodies: list[bytes | StagedBlob]) -> None:
+    """The batch's new messages kept, in the session's transaction for the database store: a staged file is moved
+    in; the others are written side by side (put_many), so their fsyncs are committed together."""
+    for body in bodies:
+        if isinstance(body, StagedBlob):
+            blobs.keep(body, ".eml", session=session)
+    blobs.put_many([body for body in bodies if isinstance(body, bytes)], ".eml", session=session)
 
 
 def _unfetched(settings: MailboxSettings, uidvalidity: int, uid: int, size: int, reason: str, header_bytes: bytes) -> InboundMessage:

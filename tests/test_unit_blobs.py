@@ -86,3 +86,47 @@ def test_threads_that_put_the_same_bytes_at_once_all_get_them_kept(tmp_path: Pat
         (digest,) = digests
         assert store.get(digest, ".pdf") == payload
     assert len(files(store.root)) == 20
+
+
+BATCH = [b"From: a@b.example\r\n\r\nfirst", b"From: c@d.example\r\n\r\nsecond", b"x" * 300_000, b"From: a@b.example\r\n\r\nfirst"]
+
+
+def test_put_many_keeps_a_batch_like_put_and_gives_the_digests_in_order(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+    import threading
+
+    store = BlobStore(tmp_path / "blobs")
+    synced_by: set[str] = set()
+    fsync = os.fsync
+
+    def spy(fd: int) -> None:
+        synced_by.add(threading.current_thread().name)
+        fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", spy)
+    digests = store.put_many(BATCH, ".eml")
+    assert digests == [hashlib.sha256(data).hexdigest() for data in BATCH]
+    assert [store.get(digest, ".eml") for digest in digests] == BATCH
+    assert files(store.root) == sorted(store.path(digest, ".eml") for digest in set(digests))  # no temporary file left
+    assert synced_by and all(name.startswith("blob-writer") for name in synced_by)  # written side by side, each synced
+    assert store.put_many([], ".eml") == []
+
+
+def test_the_database_store_keeps_a_batch_by_one_statement_in_the_callers_transaction() -> None:
+    from sqlalchemy import event
+    from sqlmodel import Session
+
+    engine = memory_engine()
+    store = DatabaseBlobStore(engine)
+    store.put(BATCH[1], ".eml")  # kept already: ignored, not an error
+    statements: list[str] = []
+    event.listen(engine, "before_cursor_execute", lambda *args: statements.append(args[2]))
+    with Session(engine) as session:
+        digests = store.put_many(BATCH, ".eml", session=session)
+        session.rollback()
+    assert len([statement for statement in statements if statement.startswith("INSERT")]) == 1
+    assert not store.exists(digests[0], ".eml")  # rolled back with the caller's transaction
+    with Session(engine) as session:
+        store.put_many(BATCH, ".eml", session=session)
+        session.commit()
+    assert [store.get(digest, ".eml") for digest in digests] == BATCH
