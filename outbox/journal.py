@@ -43,8 +43,7 @@ class AcceptedJournal:
         The file stays open between calls: the moment between the server's answer and the write() that
         puts the line in the kernel (where it outlives the process) is kept short. The fsync that makes
         it outlive the machine too runs on the journal's own thread, so that the next notice's claim and
-        hand-over do not wait for the disk (a fifth of a notice's time in the sending loop); close()
-        waits for it."""
+        hand-over do not wait for the disk; close() waits for it."""
         line = f"{message_id}\t{(at or utcnow()).isoformat()}\n"
         handle = self.open()
         fcntl.flock(handle, fcntl.LOCK_EX)
