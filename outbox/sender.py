@@ -2,8 +2,9 @@
 
 A notice is sent at most once in the normal case: a sender claims it before sending (outbox/claims.py),
 writes its Message-ID to the accepted journal the moment the server accepts it (outbox/journal.py; the
-fsync follows on the journal's thread), then records it as sent. Temporary failures come back after a growing delay until the deadline
-(outbox/retry.py); a 5xx, or the deadline, fails the notice and flags its application for an officer.
+fsync follows on the journal's thread), then records it as sent. Temporary failures come back after a
+growing delay until the deadline (outbox/retry.py); a 5xx, or the deadline, fails the notice and flags
+its application for an officer.
 
 No live activation code stays at rest: every end of an activation notice (sent, refused, past its
 deadline, interrupted) swaps in the redacted copy in the transaction that records it, then
